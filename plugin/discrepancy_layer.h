@@ -1,0 +1,36 @@
+/* [mcd_discrepancy]: the entropy-discrepancy loss of MCD (Yu & Aizawa, ICCV 2019).
+ *
+ * On an unlabeled pass (training, no truth), with p1, p2 the heads' softmax outputs for a
+ * batch of B images and H the entropy over classes:
+ *     L_u = weight * max(0, margin - (mean_b H(p1_b) - mean_b H(p2_b)))
+ * Head 1 is pushed towards high entropy, head 2 towards low. On labeled passes and at
+ * inference the loss and its gradient are 0 (the heads' softmax layers carry the CE).
+ *
+ * Output: for each image, p1 then p2 (2*classes floats): the two heads' probabilities
+ * side by side, read by [mcd_l1] and by the plugin's commands. */
+#ifndef MCD_DISCREPANCY_LAYER_H
+#define MCD_DISCREPANCY_LAYER_H
+
+#include "darknet.h"
+
+#define MCD_DISCREPANCY ((LAYER_TYPE)1002)
+
+/* softmax1/softmax2: indices of the heads' [softmax] layers (softmax2 is the layer before). */
+layer make_mcd_discrepancy_layer(int batch, int classes, int softmax1, int softmax2,
+                                 float margin, float weight);
+void forward_mcd_discrepancy_layer(const layer l, network net);
+void backward_mcd_discrepancy_layer(const layer l, network net);
+
+/* The loss and -dL/dlogits for one batch: p1, p2 are batch x classes probabilities;
+ * delta1, delta2 receive -dL/dz (Darknet's sign), zero when the hinge is inactive.
+ * Returns L; stores the batch-mean entropies in *h1, *h2. */
+float mcd_discrepancy_loss(const float *p1, const float *p2, int batch, int classes,
+                           float margin, float weight, float *delta1, float *delta2,
+                           float *h1, float *h2);
+
+/* Mean entropies of head 1 and head 2 over the last forward pass. */
+float mcd_discrepancy_mean_entropy(const layer *l, int head);
+float mcd_discrepancy_margin(const layer *l);
+float mcd_discrepancy_weight(const layer *l);
+
+#endif

@@ -1,0 +1,18 @@
+/* [mcd_l1]: the MCD out-of-distribution score, the network's output.
+ *
+ * For each image, from the [mcd_discrepancy] layer's output [p1 | p2]:
+ *     score = sum_k |p1_k - p2_k|, in [0, 2]
+ * near 0 when the heads agree (in-distribution), near 2 - 2/K when head 1 is uniform and
+ * head 2 one-hot (out-of-distribution). Inference only: it passes no gradient back. */
+#ifndef MCD_L1_LAYER_H
+#define MCD_L1_LAYER_H
+
+#include "darknet.h"
+
+#define MCD_L1 ((LAYER_TYPE)1003)
+
+layer make_mcd_l1_layer(int batch, int classes);
+void forward_mcd_l1_layer(const layer l, network net);
+void backward_mcd_l1_layer(const layer l, network net);
+
+#endif

@@ -1,0 +1,45 @@
+/* `darknet mcd`: the verb table and the help that lists it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "mcd_commands.h"
+
+typedef struct mcd_verb {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage;
+    const char *help;
+} mcd_verb;
+
+static const mcd_verb verbs[] = {
+    {"check", mcd_check, "check CFG [WEIGHTS]",
+     "parse CFG, print the trunk, the two heads and the MCD settings; with WEIGHTS, load\n"
+     "      them and check that they fit"},
+};
+
+static void print_help(FILE *f, const char *prog)
+{
+    fprintf(f, "usage: %s mcd <verb> [options]\n\n"
+               "Out-of-distribution detection by Maximum Classifier Discrepancy (Yu & Aizawa,\n"
+               "ICCV 2019): one feature extractor, two classifier heads; an image is OOD when\n"
+               "the heads disagree (L1 score sum_k |p1_k - p2_k| in [0, 2]).\n\nverbs:\n",
+            prog);
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; ++i)
+        fprintf(f, "  %-28s\n      %s\n", verbs[i].usage, verbs[i].help);
+    fprintf(f, "\n'%s mcd <verb> -h' gives a verb's options.\n", prog);
+}
+
+int run_mcd(int argc, char **argv)
+{
+    const char *prog = "darknet";
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        print_help(argc < 2 ? stderr : stdout, prog);
+        return argc < 2 ? 1 : 0;
+    }
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; ++i)
+        if (strcmp(argv[1], verbs[i].name) == 0) return verbs[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "darknet: error: unknown mcd verb '%s'\n\n", argv[1]);
+    print_help(stderr, prog);
+    return 1;
+}

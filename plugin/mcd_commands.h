@@ -1,0 +1,10 @@
+/* The `darknet mcd` verbs. Each takes argv from its verb on (argv[0] = verb name) and
+ * returns the process exit status. */
+#ifndef MCD_COMMANDS_H
+#define MCD_COMMANDS_H
+
+int run_mcd(int argc, char **argv);
+
+int mcd_check(int argc, char **argv);
+
+#endif

@@ -1,0 +1,33 @@
+/* [mcd_split]: where the shared feature extractor ends and the two classifier heads begin.
+ *
+ * Darknet runs a flat array of layers, each reading the one before it. The two-branch head
+ * is laid out as
+ *     trunk..., mcd_split, head 1..., mcd_head, head 2..., mcd_discrepancy, mcd_l1
+ * [mcd_split] passes the trunk's features through unchanged; [mcd_head] (written in the cfg
+ * for asymmetric heads, inserted by the parser for symmetric ones) hands the same features
+ * to head 2 instead of head 1's output. In backward, head 1 adds its gradient into the
+ * split's delta like any layer does into the layer before it, [mcd_head] adds head 2's,
+ * and the split passes the sum to the trunk. Blocking head 2 (step A of MCD training)
+ * keeps head 2's gradient out of that sum, so it trains head 2's weights only. */
+#ifndef MCD_SPLIT_LAYER_H
+#define MCD_SPLIT_LAYER_H
+
+#include "darknet.h"
+
+#define MCD_SPLIT ((LAYER_TYPE)1000)
+#define MCD_HEAD  ((LAYER_TYPE)1001)
+
+layer make_mcd_split_layer(int batch, int w, int h, int c);
+void forward_mcd_split_layer(const layer l, network net);
+void backward_mcd_split_layer(const layer l, network net);
+
+/* split_index: the [mcd_split] layer's index in the network. */
+layer make_mcd_head_layer(int batch, int split_index, const layer *split);
+void forward_mcd_head_layer(const layer l, network net);
+void backward_mcd_head_layer(const layer l, network net);
+
+/* Whether head 2's gradient reaches the trunk (layer of type MCD_HEAD). */
+void mcd_head_set_blocked(layer *head, int blocked);
+int mcd_head_is_blocked(const layer *head);
+
+#endif

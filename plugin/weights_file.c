@@ -1,0 +1,117 @@
+#include "weights_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mcd_error.h"
+
+/* Floats per layer, as parser.c's load_*_weights read them; -1 if unknown. */
+static long layer_floats(const layer *l)
+{
+    long bn = l->batch_normalize && !l->dontloadscales;
+    switch (l->type) {
+    case CONVOLUTIONAL:
+    case DECONVOLUTIONAL:
+        if (l->numload || l->binary) return -1;
+        return l->n + 3 * bn * l->n + l->nweights;
+    case CONNECTED:
+        return l->outputs + (long)l->outputs * l->inputs + 3 * bn * l->outputs;
+    case BATCHNORM:
+        return 3L * l->c;
+    case LOCAL:
+        return l->outputs + (long)l->size * l->size * l->c * l->n * l->out_w * l->out_h;
+    case RNN:
+    case LSTM:
+    case GRU:
+    case CRNN:
+        return -1;
+    default:
+        return 0; /* weight-free: pooling, softmax, route, the plugin's layers, ... */
+    }
+}
+
+static long header_bytes(int major, int minor)
+{
+    int seen_is_size_t = (major * 10 + minor) >= 2 && major < 1000 && minor < 1000;
+    return 3 * sizeof(int) + (seen_is_size_t ? sizeof(size_t) : sizeof(int));
+}
+
+long mcd_weights_bytes(const network *net, int cutoff, int major, int minor)
+{
+    long bytes = header_bytes(major, minor);
+    for (int i = 0; i < net->n && i < cutoff; ++i) {
+        if (net->layers[i].dontload) continue;
+        long f = layer_floats(&net->layers[i]);
+        if (f < 0) return -1;
+        bytes += f * (long)sizeof(float);
+    }
+    return bytes;
+}
+
+int mcd_load_weights(network *net, const char *file, int cutoff, int exact)
+{
+    FILE *fp = fopen(file, "rb");
+    if (!fp) {
+        mcd_set_error("cannot open weights file '%s': %s", file, strerror(errno));
+        return -1;
+    }
+    int header[3];
+    struct stat st;
+    int ok = fread(header, sizeof(int), 3, fp) == 3 && fstat(fileno(fp), &st) == 0;
+    fclose(fp);
+    if (!ok) {
+        mcd_set_error("weights file '%s' is too short to hold a Darknet header", file);
+        return -1;
+    }
+    long want = mcd_weights_bytes(net, cutoff, header[0], header[1]);
+    if (want >= 0 && (exact ? st.st_size != want : st.st_size < want)) {
+        mcd_set_error("weights file '%s' has %ld bytes but the network needs %s%ld: "
+                      "was it written for another cfg, or cut short?", file, (long)st.st_size,
+                      exact ? "" : "at least ", want);
+        return -1;
+    }
+    load_weights_upto(net, (char *)file, 0, cutoff);
+    return 0;
+}
+
+int mcd_save_weights(network *net, const char *file)
+{
+    size_t n = strlen(file) + 16;
+    char *tmp = malloc(n);
+    snprintf(tmp, n, "%s.tmp", file);
+    FILE *probe = fopen(tmp, "wb"); /* save_weights exits with status 0 if it cannot open */
+    if (!probe) {
+        mcd_set_error("cannot write weights file '%s': %s", tmp, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    fclose(probe);
+    save_weights(net, tmp);
+    /* save_weights does not check its writes: check the size before replacing the file */
+    struct stat st;
+    long want = mcd_weights_bytes(net, net->n, 0, 2);
+    if (stat(tmp, &st) != 0 || (want >= 0 && st.st_size != want)) {
+        mcd_set_error("writing weights file '%s' failed (disk full?)", tmp);
+        unlink(tmp);
+        free(tmp);
+        return -1;
+    }
+    int fd = open(tmp, O_RDONLY); /* on disk before it replaces the last good file */
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    if (rename(tmp, file) != 0) {
+        mcd_set_error("cannot rename '%s' to '%s': %s", tmp, file, strerror(errno));
+        unlink(tmp);
+        free(tmp);
+        return -1;
+    }
+    free(tmp);
+    return 0;
+}

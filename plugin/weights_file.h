@@ -1,0 +1,21 @@
+/* Darknet weights files, checked: Darknet's load_weights reads with unchecked fread, so a
+ * truncated file or one from another cfg loads silently as garbage, and a missing file
+ * exits with status 0. These wrappers check the file against the network first and write
+ * atomically (temporary file + rename), so a checkpoint is never half-written. */
+#ifndef MCD_WEIGHTS_FILE_H
+#define MCD_WEIGHTS_FILE_H
+
+#include "darknet.h"
+
+/* Bytes that load_weights_upto(net, *, 0, cutoff) reads from a file with this header:
+ * -1 when a layer type's size is not known here (recurrent layers). */
+long mcd_weights_bytes(const network *net, int cutoff, int major, int minor);
+
+/* Load layers [0, cutoff) (cutoff = net->n for all). With exact, the file must hold exactly
+ * those layers' weights; otherwise at least. 0, or -1 with an error naming the file. */
+int mcd_load_weights(network *net, const char *file, int cutoff, int exact);
+
+/* Save through file.tmp + rename. 0, or -1 with an error naming the file. */
+int mcd_save_weights(network *net, const char *file);
+
+#endif

@@ -1,0 +1,30 @@
+/* The CUnit runner: `make test` runs it from the repository root. */
+#include <stdio.h>
+#include <CUnit/Basic.h>
+
+#include "test_util.h"
+
+int add_parser_suite(void);
+
+int main(void)
+{
+    /* Darknet prints every layer it builds to stderr: keep that out of the report. */
+    const char *log = "build/tests/run_tests.stderr.log";
+    if (!freopen(log, "w", stderr)) return 2;
+    if (CU_initialize_registry() != CUE_SUCCESS) return 2;
+    int (*suites[])(void) = {
+        add_parser_suite,
+    };
+    for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i)
+        if (suites[i]()) {
+            printf("cannot register a suite: %s\n", CU_get_error_msg());
+            return 2;
+        }
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    unsigned run = CU_get_number_of_tests_run();
+    CU_cleanup_registry();
+    printf("(Darknet's own messages: %s)\n", log);
+    return (failed || run == 0) ? 1 : 0;
+}

@@ -1,0 +1,25 @@
+/* Shared helpers for the CUnit suites. Each tests/test_*.c defines one add_*_suite(),
+ * listed in tests/run_tests.c. */
+#ifndef MCD_TEST_UTIL_H
+#define MCD_TEST_UTIL_H
+
+#include <CUnit/CUnit.h>
+
+/* Directory of the committed fixtures and test cfgs (run from the repository root). */
+#define FIXTURE_DIR "tests/fixtures"
+#define TEST_CFG_DIR "tests/cfg"
+
+/* Register a suite; returns NULL (and CUnit's error) on failure. */
+CU_pSuite test_add_suite(const char *name);
+
+/* Run `cmd` through the shell with stdout+stderr captured into out (NUL-terminated, cut at
+ * cap). Returns the exit status, or -1 if it did not exit normally (a crash). */
+int test_run_command(const char *cmd, char *out, size_t cap);
+
+/* Write text to a fresh temporary file; returns its path (static buffer, one at a time). */
+const char *test_write_temp(const char *text);
+
+/* |a-b| <= atol + rtol*|b| */
+int test_close(double a, double b, double atol, double rtol);
+
+#endif
