@@ -10,6 +10,7 @@
 
 DARKNET_SRC ?= darknet
 BUILD       ?= build
+BIN         ?= bin
 CC          ?= gcc
 CXX         ?= g++
 OPT         ?= -Ofast
@@ -61,7 +62,7 @@ TEST_OBJS    := $(TEST_SRCS:tests/%=$(BUILD)/tests/%.o)
 TEST_BIN     := $(BUILD)/tests/run_tests
 
 .PHONY: all deps deps-fixtures test fixtures clean distclean help
-all: bin/darknet
+all: $(BIN)/darknet
 
 help:
 	@sed -n '1,10p' Makefile
@@ -114,8 +115,8 @@ $(BUILD)/plugin/%.cpp.o: plugin/%.cpp $(PLUGIN_HDRS) $(DARKNET_SRC)/include/dark
 $(LIBMCD): $(PLUGIN_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-bin/darknet: $(BUILD)/plugin/mcd_main.c.o $(DN_EXEC_OBJS) $(LIBMCD) $(GEMM_OBJ) $(LIBDARKNET)
-	@mkdir -p bin
+$(BIN)/darknet: $(BUILD)/plugin/mcd_main.c.o $(DN_EXEC_OBJS) $(LIBMCD) $(GEMM_OBJ) $(LIBDARKNET)
+	@mkdir -p $(BIN)
 	$(CC) $(OPT) $(WRAP) $^ -o $@ $(LDLIBS)
 
 # --- tests ---------------------------------------------------------------------------------
@@ -126,15 +127,15 @@ $(BUILD)/tests/%.c.o: tests/%.c tests/test_util.h $(PLUGIN_HDRS) $(DARKNET_SRC)/
 $(TEST_BIN): $(TEST_OBJS) $(LIBMCD) $(GEMM_OBJ) $(LIBDARKNET)
 	$(CC) $(OPT) $(WRAP) $^ -o $@ $(LDLIBS) -lcunit
 
-test: bin/darknet $(TEST_BIN)
-	$(TEST_BIN)
+test: $(BIN)/darknet $(TEST_BIN)
+	DARKNET_BIN=$(BIN)/darknet TEST_LOG=$(BUILD)/tests/run_tests.stderr.log $(TEST_BIN)
 
 # Regenerate tests/fixtures/ from the independent references (needs `make deps-fixtures`).
 fixtures:
 	/usr/bin/python3 tests/fixtures/make_discrepancy_fixtures.py tests/fixtures
 
 clean:
-	rm -rf $(BUILD) bin
+	rm -rf $(BUILD) $(BIN)
 
 distclean: clean
 	rm -rf darknet/

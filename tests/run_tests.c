@@ -1,5 +1,6 @@
 /* The CUnit runner: `make test` runs it from the repository root. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <CUnit/Basic.h>
 
 #include "test_util.h"
@@ -9,7 +10,7 @@ int add_parser_suite(void);
 int main(void)
 {
     /* Darknet prints every layer it builds to stderr: keep that out of the report. */
-    const char *log = "build/tests/run_tests.stderr.log";
+    const char *log = getenv("TEST_LOG") ? getenv("TEST_LOG") : "build/tests/run_tests.stderr.log";
     if (!freopen(log, "w", stderr)) return 2;
     if (CU_initialize_registry() != CUE_SUCCESS) return 2;
     int (*suites[])(void) = {

@@ -210,12 +210,12 @@ static void test_missing_cfg(void)
 /* The binary: the plugin's verb and a stock command both exit 1 with the message. */
 static void test_bad_cfgs_binary(void)
 {
-    static const char *commands[] = {"bin/darknet mcd check", "bin/darknet speed"};
+    static const char *commands[] = {"mcd check", "speed"};
     char out[16384], cmd[512];
     for (size_t i = 0; i < sizeof bad_cfgs / sizeof bad_cfgs[0]; ++i) {
         const char *path = test_write_temp(bad_cfgs[i].text);
         for (int c = 0; c < 2; ++c) {
-            snprintf(cmd, sizeof cmd, "%s %s", commands[c], path);
+            snprintf(cmd, sizeof cmd, "%s %s %s", test_darknet_bin(), commands[c], path);
             int rc = test_run_command(cmd, out, sizeof out);
             if (rc != 1) printf("\n%s ('%s'): exit %d\n%s\n", cmd, bad_cfgs[i].name, rc, out);
             CU_ASSERT_EQUAL(rc, 1);

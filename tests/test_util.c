@@ -7,6 +7,12 @@
 #include <math.h>
 #include <unistd.h>
 
+const char *test_darknet_bin(void)
+{
+    const char *b = getenv("DARKNET_BIN");
+    return b && *b ? b : "bin/darknet";
+}
+
 CU_pSuite test_add_suite(const char *name)
 {
     return CU_add_suite(name, NULL, NULL);

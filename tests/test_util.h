@@ -9,6 +9,9 @@
 #define FIXTURE_DIR "tests/fixtures"
 #define TEST_CFG_DIR "tests/cfg"
 
+/* The darknet binary under test: $DARKNET_BIN (set by `make test`), else bin/darknet. */
+const char *test_darknet_bin(void);
+
 /* Register a suite; returns NULL (and CUnit's error) on failure. */
 CU_pSuite test_add_suite(const char *name);
 
