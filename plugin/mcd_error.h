@@ -4,9 +4,21 @@
 #ifndef MCD_ERROR_H
 #define MCD_ERROR_H
 
+#ifdef __cplusplus
+extern "C" {
+#ifdef __cplusplus
+}
+#endif
+
+#endif
+
 void mcd_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *mcd_last_error(void);
 /* Print "darknet: error: <last error>" to stderr and exit(1). */
 void mcd_die(void) __attribute__((noreturn));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
