@@ -6,10 +6,6 @@
 
 #ifdef __cplusplus
 extern "C" {
-#ifdef __cplusplus
-}
-#endif
-
 #endif
 
 void mcd_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
