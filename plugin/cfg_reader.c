@@ -145,6 +145,33 @@ int cfg_find_float(const char *file, const cfg_section *s, const char *key, floa
     return 0;
 }
 
+int cfg_find_int(const char *file, const cfg_section *s, const char *key, int def, int *out)
+{
+    kvp *p = find_kvp(s, key);
+    if (!p) {
+        *out = def;
+        return 0;
+    }
+    p->used = 1;
+    char *end;
+    errno = 0;
+    long v = strtol(p->val, &end, 10);
+    if (p->val[0] == 0 || *end != 0 || errno || v < -2147483647L || v > 2147483647L) {
+        mcd_set_error("%s:%d: %s: %s=%s is not an integer", file, s->line, s->type, key, p->val);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+const char *cfg_find_str(const cfg_section *s, const char *key)
+{
+    kvp *p = find_kvp(s, key);
+    if (!p) return NULL;
+    p->used = 1;
+    return p->val;
+}
+
 int cfg_check_unused(const char *file, const cfg_section *s)
 {
     for (node *n = s->options->front; n; n = n->next) {

@@ -25,6 +25,9 @@ void cfg_free_section(cfg_section *s);
  * Return 0 and store the value (or def when absent), or -1 with an error naming
  * file:line, section and key when the value does not parse. */
 int cfg_find_float(const char *file, const cfg_section *s, const char *key, float def, float *out);
+int cfg_find_int(const char *file, const cfg_section *s, const char *key, int def, int *out);
+/* The raw value (NULL when absent); marks the key used. */
+const char *cfg_find_str(const cfg_section *s, const char *key);
 /* -1 with an error naming the first key of s that no look-up used. */
 int cfg_check_unused(const char *file, const cfg_section *s);
 

@@ -7,7 +7,7 @@
 
 /* Fields of Darknet's layer struct used here: classes; input_layers[0..1], the heads'
  * softmax layers (as a route layer lists its sources); thresh = margin; scale = weight;
- * cost[0] = L_u of the last pass (what Darknet reads), cost[1..2] = mean H(p1), mean H(p2)
+ * cost[0] = B * L_u of the last pass (what Darknet reads), cost[1..2] = mean H(p1), mean H(p2)
  * of the last pass (free_layer frees cost, not loss). */
 
 layer make_mcd_discrepancy_layer(int batch, int classes, int softmax1, int softmax2,
@@ -105,12 +105,14 @@ void forward_mcd_discrepancy_layer(const layer l, network net)
     }
     float cost = mcd_discrepancy_loss(p1, p2, l.batch, K, l.thresh, l.scale, d1, d2,
                                       &l.cost[1], &l.cost[2]);
-    l.cost[0] = unlabeled ? cost : 0;
+    /* Darknet's batch-sum convention (see the header): B * L_u and -B * dL_u/dz */
+    l.cost[0] = unlabeled ? cost * l.batch : 0;
     if (unlabeled) {
-        for (int b = 0; b < l.batch; ++b) {
-            memcpy(l.delta + b * 2 * K, d1 + b * K, K * sizeof(float));
-            memcpy(l.delta + b * 2 * K + K, d2 + b * K, K * sizeof(float));
-        }
+        for (int b = 0; b < l.batch; ++b)
+            for (int k = 0; k < K; ++k) {
+                l.delta[b * 2 * K + k] = d1[b * K + k] * l.batch;
+                l.delta[b * 2 * K + K + k] = d2[b * K + k] * l.batch;
+            }
         free(d1);
         free(d2);
     }

@@ -6,6 +6,12 @@
  * Head 1 is pushed towards high entropy, head 2 towards low. On labeled passes and at
  * inference the loss and its gradient are 0 (the heads' softmax layers carry the CE).
  *
+ * Darknet's convention for a layer's loss is a sum over the batch: a softmax layer's cost
+ * is sum_b CE_b, its delta is -dCE_b/dz per image, and update_network divides the summed
+ * gradient by the batch size. L_u is a batch-level mean, so the layer reports
+ * cost[0] = B * L_u and delta = -B * dL_u/dz: after Darknet's division by B, the update is
+ * exactly lr * dL_u/dw, as in the official PyTorch code (loss = CE_mean + L_u).
+ *
  * Output: for each image, p1 then p2 (2*classes floats): the two heads' probabilities
  * side by side, read by [mcd_l1] and by the plugin's commands. */
 #ifndef MCD_DISCREPANCY_LAYER_H
@@ -21,7 +27,7 @@ layer make_mcd_discrepancy_layer(int batch, int classes, int softmax1, int softm
 void forward_mcd_discrepancy_layer(const layer l, network net);
 void backward_mcd_discrepancy_layer(const layer l, network net);
 
-/* The loss and -dL/dlogits for one batch: p1, p2 are batch x classes probabilities;
+/* The loss and -dL/dlogits for one batch, exactly as defined (no batch scaling): p1, p2 are batch x classes probabilities;
  * delta1, delta2 receive -dL/dz (Darknet's sign), zero when the hinge is inactive.
  * Returns L; stores the batch-mean entropies in *h1, *h2. */
 float mcd_discrepancy_loss(const float *p1, const float *p2, int batch, int classes,

@@ -12,6 +12,9 @@ typedef struct mcd_verb {
 } mcd_verb;
 
 static const mcd_verb verbs[] = {
+    {"train", mcd_train, "train CFG [WEIGHTS] [-data FILE] [-trunk FILE]",
+     "pre-train both heads on labeled ID images, then fine-tune with MCD on unlabeled\n"
+     "      images; resumes from WEIGHTS"},
     {"check", mcd_check, "check CFG [WEIGHTS]",
      "parse CFG, print the trunk, the two heads and the MCD settings; with WEIGHTS, load\n"
      "      them and check that they fit"},

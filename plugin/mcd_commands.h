@@ -6,5 +6,6 @@
 int run_mcd(int argc, char **argv);
 
 int mcd_check(int argc, char **argv);
+int mcd_train(int argc, char **argv);
 
 #endif

@@ -1,0 +1,24 @@
+/* Data set files, read with checks: Darknet's readers exit with status 0 on a missing file
+ * (file_error) and its label matching only prints a warning for a path with no label. */
+#ifndef MCD_DATA_LISTS_H
+#define MCD_DATA_LISTS_H
+
+#include "darknet.h"
+
+/* A list file: one entry per line, blank lines skipped. With check_files, every entry
+ * must be a readable file. NULL (error naming the list, line and entry) on failure. */
+char **mcd_read_list(const char *file, int *n, int check_files);
+void mcd_free_list(char **items, int n);
+
+/* Index of the one label name that occurs in path (Darknet's fill_truth rule: substring),
+ * -1 when none does, -2 when several do. */
+int mcd_label_of(const char *path, char **labels, int k);
+/* 0 if every path has exactly one label, else -1 with an error naming list:line. */
+int mcd_check_labels(char **paths, int n, char **labels, int k, const char *list_name);
+
+/* A Darknet .data file (key=value). NULL with an error if it cannot be read. */
+list *mcd_read_data_file(const char *file);
+/* A key's value; NULL with an error naming the .data file and key when it is absent. */
+const char *mcd_data_value(list *options, const char *file, const char *key);
+
+#endif

@@ -1,0 +1,54 @@
+#include "train_config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cfg_reader.h"
+#include "list.h"
+#include "mcd_error.h"
+
+static int check_min(const char *file, const cfg_section *s, const char *key, double v, double min)
+{
+    if (v < min) {
+        mcd_set_error("%s:%d: %s: %s=%g must be >= %g", file, s->line, s->type, key, v, min);
+        return -1;
+    }
+    return 0;
+}
+
+int mcd_read_train_config(const char *cfgfile, mcd_train_config *tc)
+{
+    list *sections = cfg_read(cfgfile);
+    if (!sections) return -1;
+    if (!sections->front) {
+        mcd_set_error("%s: empty cfg", cfgfile);
+        cfg_free(sections);
+        return -1;
+    }
+    const cfg_section *s = (const cfg_section *)sections->front->val;
+    const char *f = cfgfile;
+    const char *data = cfg_find_str(s, "data");
+    snprintf(tc->data, sizeof tc->data, "%s", data ? data : "cfg/fmnist.data");
+    int rc = cfg_find_int(f, s, "finetune_batches", 0, &tc->finetune_batches) ||
+             cfg_find_float(f, s, "finetune_learning_rate", 0.01f, &tc->finetune_learning_rate) ||
+             cfg_find_float(f, s, "finetune_momentum", 0.9f, &tc->finetune_momentum) ||
+             cfg_find_float(f, s, "finetune_decay", 0.0001f, &tc->finetune_decay) ||
+             cfg_find_int(f, s, "finetune_augment", 0, &tc->finetune_augment) ||
+             cfg_find_int(f, s, "checkpoint_interval", 200, &tc->checkpoint_interval) ||
+             cfg_find_int(f, s, "select_interval", 50, &tc->select_interval) ||
+             cfg_find_int(f, s, "select_images", 2000, &tc->select_images) ||
+             cfg_find_int(f, s, "select_holdout", 1000, &tc->select_holdout) ||
+             cfg_find_int(f, s, "log_interval", 10, &tc->log_interval);
+    if (!rc)
+        rc = check_min(f, s, "finetune_batches", tc->finetune_batches, 0) ||
+             check_min(f, s, "finetune_learning_rate", tc->finetune_learning_rate, 0) ||
+             check_min(f, s, "finetune_momentum", tc->finetune_momentum, 0) ||
+             check_min(f, s, "finetune_decay", tc->finetune_decay, 0) ||
+             check_min(f, s, "checkpoint_interval", tc->checkpoint_interval, 1) ||
+             check_min(f, s, "select_interval", tc->select_interval, 1) ||
+             check_min(f, s, "select_images", tc->select_images, 0) ||
+             check_min(f, s, "select_holdout", tc->select_holdout, 0) ||
+             check_min(f, s, "log_interval", tc->log_interval, 1);
+    cfg_free(sections);
+    return rc ? -1 : 0;
+}

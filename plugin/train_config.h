@@ -1,0 +1,41 @@
+/* The MCD training schedule: keys of the cfg's [net] section that the plugin reads beside
+ * Darknet's own (Darknet ignores unknown [net] keys, so stock commands still load the cfg).
+ *
+ * Pre-training uses Darknet's keys as `darknet classifier train` would: batch, learning_rate,
+ * momentum, decay, policy/steps/scales, max_batches (= pre-training batches), and the
+ * augmentation keys (min_crop, max_crop, angle, aspect, exposure, saturation, hue).
+ * Fine-tuning (MCD's step A + step B per iteration) uses these:
+ *
+ *   data=cfg/fmnist.data            the data set (a `-data` option overrides)
+ *   finetune_batches=860            fine-tuning iterations (0: pre-training only)
+ *   finetune_learning_rate=0.01     constant, as in the official code
+ *   finetune_momentum=0.9
+ *   finetune_decay=0.0001
+ *   finetune_augment=0              1: keep the pre-training augmentation while fine-tuning
+ *   checkpoint_interval=200         batches/iterations between checkpoints
+ *   select_interval=50              fine-tuning iterations between checkpoint-choice checks
+ *   select_images=2000              ID validation images used for checkpoint choice
+ *   select_holdout=1000             unlabeled images held out of fine-tuning for the choice
+ *   log_interval=10                 batches between progress lines
+ */
+#ifndef MCD_TRAIN_CONFIG_H
+#define MCD_TRAIN_CONFIG_H
+
+typedef struct mcd_train_config {
+    char data[1024];
+    int finetune_batches;
+    float finetune_learning_rate;
+    float finetune_momentum;
+    float finetune_decay;
+    int finetune_augment;
+    int checkpoint_interval;
+    int select_interval;
+    int select_images;
+    int select_holdout;
+    int log_interval;
+} mcd_train_config;
+
+/* 0, or -1 with an error naming the cfg file, line and key. */
+int mcd_read_train_config(const char *cfgfile, mcd_train_config *tc);
+
+#endif
