@@ -58,11 +58,13 @@ dsc="$work/${PKG}_${VERSION}.dsc"
 echo "$DSC_SHA256  $dsc" | sha256sum --quiet -c - || {
     echo "fetch-darknet: $dsc does not match the pinned SHA-256" >&2; exit 1; }
 
-# Unpack next to DEST, then move into place, so that an interrupted fetch leaves no DEST.
+# Unpack inside the work directory (dpkg-source leaves a copy of the upstream tarball next
+# to its target), then move into place, so that an interrupted fetch leaves no DEST.
 tmpdest="$DEST.partial.$$"
 rm -rf "$tmpdest"
-dpkg-source -q -x "$dsc" "$tmpdest" 2>&1 | grep -v -e 'cannot verify inline signature' -e '^gpgv:' >&2 || true
-[ -f "$tmpdest/src/parser.c" ] || { echo "fetch-darknet: unpacking failed" >&2; rm -rf "$tmpdest"; exit 1; }
+dpkg-source -q -x "$dsc" "$work/src" 2>&1 | grep -v -e 'cannot verify inline signature' -e '^gpgv:' >&2 || true
+[ -f "$work/src/src/parser.c" ] || { echo "fetch-darknet: unpacking failed" >&2; exit 1; }
+mv "$work/src" "$tmpdest"
 echo "$VERSION" > "$tmpdest/.mcd-darknet-version"
 mv "$tmpdest" "$DEST"
 echo "fetch-darknet: $PKG $VERSION is in $DEST"
