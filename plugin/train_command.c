@@ -47,6 +47,8 @@ typedef struct train_options {
     const char *backup;
     int seed;
     int clear;
+    int pretrain_batches; /* -1: the cfg's max_batches */
+    int finetune_batches; /* -1: the cfg's finetune_batches */
 } train_options;
 
 /* Images kept in memory for checkpoint choice: ID validation (with labels) and unlabeled
@@ -97,6 +99,8 @@ static void usage(FILE *f)
         "  -trunk_layers N     layers to load from -trunk (default: up to [mcd_split])\n"
         "  -backup DIR         where checkpoints and logs go (default: the data file's backup=)\n"
         "  -seed N             random seed (default: from the clock)\n"
+        "  -pretrain_batches N override the cfg's max_batches (pre-training length)\n"
+        "  -finetune_batches N override the cfg's finetune_batches\n"
         "  -clear              start the schedule from batch 0 even if WEIGHTS have seen images\n"
         "writes, in the backup directory (BASE = CFG's name without .cfg):\n"
         "  BASE.weights           latest checkpoint (resume from it)\n"
@@ -112,6 +116,7 @@ static int parse_options(int argc, char **argv, train_options *o)
     memset(o, 0, sizeof *o);
     o->trunk_layers = -1;
     o->seed = -1;
+    o->pretrain_batches = o->finetune_batches = -1;
     int pos = 0;
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
@@ -121,6 +126,10 @@ static int parse_options(int argc, char **argv, train_options *o)
         else if (strcmp(a, "-trunk_layers") == 0 && has_value) o->trunk_layers = atoi(argv[++i]);
         else if (strcmp(a, "-backup") == 0 && has_value) o->backup = argv[++i];
         else if (strcmp(a, "-seed") == 0 && has_value) o->seed = atoi(argv[++i]);
+        else if (strcmp(a, "-pretrain_batches") == 0 && has_value)
+            o->pretrain_batches = atoi(argv[++i]);
+        else if (strcmp(a, "-finetune_batches") == 0 && has_value)
+            o->finetune_batches = atoi(argv[++i]);
         else if (strcmp(a, "-clear") == 0) o->clear = 1;
         else if (a[0] == '-') {
             mcd_set_error("mcd train: unknown option or missing value: %s", a);
@@ -134,6 +143,10 @@ static int parse_options(int argc, char **argv, train_options *o)
     }
     if (!o->cfg) {
         mcd_set_error("mcd train: no CFG given (see 'darknet mcd train -h')");
+        return -1;
+    }
+    if (o->seed < -1 || o->trunk_layers < -1 || o->pretrain_batches < -1 || o->finetune_batches < -1) {
+        mcd_set_error("mcd train: -seed, -trunk_layers and -*_batches take numbers >= 0");
         return -1;
     }
     return 0;
@@ -714,6 +727,8 @@ int mcd_train(int argc, char **argv)
                       "images as 3 channels: set channels=3", o.cfg, t.net->c);
         mcd_die();
     }
+    if (o.pretrain_batches >= 0) t.net->max_batches = o.pretrain_batches;
+    if (o.finetune_batches >= 0) t.tc.finetune_batches = o.finetune_batches;
     base_name(o.cfg, t.base, sizeof t.base);
     if (load_start_weights(&t) || setup_data(&t)) mcd_die();
     t.csv = open_log(&t, "_train.csv", "phase,batch,ce1,ce2,l_u,h1,h2,acc1,lr,images_per_s");
