@@ -18,6 +18,9 @@ static const mcd_verb verbs[] = {
     {"check", mcd_check, "check CFG [WEIGHTS]",
      "parse CFG, print the trunk, the two heads and the MCD settings; with WEIGHTS, load\n"
      "      them and check that they fit"},
+    {"detect", mcd_detect, "detect CFG WEIGHTS [IMAGE|DIR ...] [-video FILE|-camera N]",
+     "classify images, a video or a camera; call each input ID or OOD (score above the\n"
+     "      threshold of 'calibrate'); print, annotate, log"},
 };
 
 static void print_help(FILE *f, const char *prog)

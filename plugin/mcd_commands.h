@@ -6,6 +6,7 @@
 int run_mcd(int argc, char **argv);
 
 int mcd_check(int argc, char **argv);
+int mcd_detect(int argc, char **argv);
 int mcd_train(int argc, char **argv);
 
 #endif

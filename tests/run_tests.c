@@ -6,6 +6,7 @@
 #include "test_util.h"
 
 int add_parser_suite(void);
+int add_detect_suite(void);
 
 int main(void)
 {
@@ -15,6 +16,7 @@ int main(void)
     if (CU_initialize_registry() != CUE_SUCCESS) return 2;
     int (*suites[])(void) = {
         add_parser_suite,
+        add_detect_suite,
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i)
         if (suites[i]()) {

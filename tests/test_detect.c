@@ -1,0 +1,700 @@
+/* `darknet mcd detect`, run through the binary on a network whose behaviour is known by
+ * construction: tests/cfg/detect-tiny.cfg averages a 1-channel image to its mean
+ * brightness m, and the heads' weights set below make them agree on dark images and
+ * disagree on bright ones. The expected class, probability and L1 score of every image
+ * and frame are computed here, in double precision, from those weights.
+ *
+ * The video test writes a video of dark frames followed by bright frames: the verdicts
+ * must switch from ID to OOD exactly where the content switches, the annotated video must
+ * have every frame at the documented size, framed green then red. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "annotate.h"
+#include "darknet.h"
+#include "image_io.h"
+#include "mcd_error.h"
+#include "mcd_network.h"
+#include "test_util.h"
+#include "threshold_file.h"
+#include "video_writer.h"
+#include "weights_file.h"
+
+#define TINY_CFG TEST_CFG_DIR "/detect-tiny.cfg"
+#define GREY_CFG TEST_CFG_DIR "/detect-tiny-grey.cfg"
+#define CLASSES 3
+#define THRESHOLD 0.5
+#define N_DARK 12   /* video: dark frames first ... */
+#define N_BRIGHT 12 /* ... then bright ones */
+#define FRAME_W 32
+#define FRAME_H 24
+#define VIDEO_FPS 10.0
+
+/* Head h's logits: bias[h][k] + weight[h][k] * m. Both heads prefer class 0 on black;
+ * brightness pushes head 1 to class 1 and head 2 (less sharply) to class 2. */
+static const double head_bias[2][CLASSES] = {{3, 0, 0}, {3, 0, 0}};
+static const double head_weight[2][CLASSES] = {{-6, 6, 0}, {-6, 3, 4}};
+static const char *class_names[CLASSES] = {"dark", "bright, one", "other"};
+
+static char dir[64];            /* the suite's scratch directory */
+static char out[1 << 16];       /* the last command's stdout + stderr */
+/* Each video frame's level, as decoded: the mean of its channels, its mean grey. */
+static double frame_mean[N_DARK + N_BRIGHT], frame_grey[N_DARK + N_BRIGHT];
+
+static int dark_level(int i)
+{
+    return 20 + (i % 4) * 5;
+}
+
+static int bright_level(int i)
+{
+    return 200 + (i % 4) * 10;
+}
+
+/* --- the reference ----------------------------------------------------------------- */
+
+typedef struct expected {
+    double score, prob;
+    int cls;
+} expected;
+
+static expected expect(double m)
+{
+    double p[2][CLASSES];
+    for (int h = 0; h < 2; ++h) {
+        double z[CLASSES], max = -1e300, sum = 0;
+        for (int k = 0; k < CLASSES; ++k) {
+            z[k] = head_bias[h][k] + head_weight[h][k] * m;
+            if (z[k] > max) max = z[k];
+        }
+        for (int k = 0; k < CLASSES; ++k) sum += p[h][k] = exp(z[k] - max);
+        for (int k = 0; k < CLASSES; ++k) p[h][k] /= sum;
+    }
+    expected e = {0, -1, 0};
+    for (int k = 0; k < CLASSES; ++k) {
+        e.score += fabs(p[0][k] - p[1][k]);
+        double avg = 0.5 * (p[0][k] + p[1][k]);
+        if (avg > e.prob) e.prob = avg, e.cls = k;
+    }
+    return e;
+}
+
+/* --- a flat JSON object reader (strings, numbers, true/false/null) ------------------- */
+
+#define MAX_FIELDS 16
+typedef struct json_obj {
+    int n;
+    char key[MAX_FIELDS][32];
+    char str[MAX_FIELDS][512]; /* string values, decoded */
+    double num[MAX_FIELDS];
+    int is_str[MAX_FIELDS];
+} json_obj;
+
+static const char *json_parse_string(const char *p, char *buf, size_t cap)
+{
+    if (*p++ != '"') return NULL;
+    size_t n = 0;
+    while (*p != '"') {
+        unsigned c = (unsigned char)*p++;
+        if (c == 0 || c < 0x20) return NULL;
+        if (c == '\\') {
+            char e = *p++;
+            const char *from = "\"\\/bfnrt", *to = "\"\\/\b\f\n\r\t";
+            if (e == 'u') {
+                unsigned v;
+                if (sscanf(p, "%4x", &v) != 1 || !isxdigit((unsigned char)p[3])) return NULL;
+                p += 4;
+                c = v < 0x80 ? v : '?'; /* enough for this test's names */
+            } else if (e && strchr(from, e)) {
+                c = (unsigned char)to[strchr(from, e) - from];
+            } else {
+                return NULL;
+            }
+        }
+        if (n + 1 < cap) buf[n++] = (char)c;
+    }
+    buf[n] = 0;
+    return p + 1;
+}
+
+static int json_parse(const char *line, json_obj *o)
+{
+    memset(o, 0, sizeof *o);
+    const char *p = line;
+    while (isspace((unsigned char)*p)) ++p;
+    if (*p++ != '{') return -1;
+    for (;;) {
+        if (o->n == MAX_FIELDS) return -1;
+        p = json_parse_string(p, o->key[o->n], sizeof o->key[0]);
+        if (!p || *p++ != ':') return -1;
+        if (*p == '"') {
+            p = json_parse_string(p, o->str[o->n], sizeof o->str[0]);
+            if (!p) return -1;
+            o->is_str[o->n] = 1;
+        } else if (strncmp(p, "true", 4) == 0 || strncmp(p, "null", 4) == 0) {
+            p += 4;
+        } else if (strncmp(p, "false", 5) == 0) {
+            p += 5;
+        } else {
+            char *end;
+            o->num[o->n] = strtod(p, &end);
+            if (end == p || !isfinite(o->num[o->n])) return -1;
+            p = end;
+        }
+        ++o->n;
+        if (*p == ',') { ++p; continue; }
+        if (*p++ != '}') return -1;
+        while (isspace((unsigned char)*p)) ++p;
+        return *p ? -1 : 0;
+    }
+}
+
+static const char *json_str(const json_obj *o, const char *key)
+{
+    for (int i = 0; i < o->n; ++i)
+        if (o->is_str[i] && strcmp(o->key[i], key) == 0) return o->str[i];
+    return NULL;
+}
+
+static int json_num(const json_obj *o, const char *key, double *v)
+{
+    for (int i = 0; i < o->n; ++i)
+        if (!o->is_str[i] && strcmp(o->key[i], key) == 0) return *v = o->num[i], 0;
+    return -1;
+}
+
+/* Every line of a file that starts with '{', parsed; the count, or -1 if one does not
+ * parse. */
+static int read_json_lines(const char *path, json_obj *objs, int cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char line[4096];
+    int n = 0, bad = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (n == cap) { bad = 1; break; }
+        if (json_parse(line, &objs[n])) {
+            printf("\nnot a JSON object: %s", line);
+            bad = 1;
+            break;
+        }
+        ++n;
+    }
+    fclose(f);
+    return bad ? -1 : n;
+}
+
+/* --- fixtures -------------------------------------------------------------------------- */
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+    char args[3000], cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    /* grouped, so that a "> FILE" in args takes stdout alone: stderr stays in out */
+    snprintf(cmd, sizeof cmd, "{ %s mcd detect %s ; }", test_darknet_bin(), args);
+    return test_run_command(cmd, out, sizeof out);
+}
+
+static const char *path_in(const char *name)
+{
+    static char buf[8][512];
+    static int next;
+    char *b = buf[next++ % 8];
+    snprintf(b, sizeof buf[0], "%s/%s", dir, name);
+    return b;
+}
+
+static image grey_image(int w, int h, int level)
+{
+    image im = make_image(w, h, 3);
+    for (int i = 0; i < w * h * 3; ++i) im.data[i] = level / 255.0f;
+    return im;
+}
+
+static int write_grey_png(const char *name, int level)
+{
+    image im = grey_image(FRAME_W, FRAME_H, level);
+    mcd_canvas *c = mcd_canvas_plain(im);
+    int rc = mcd_canvas_save(c, path_in(name));
+    mcd_canvas_free(c);
+    free_image(im);
+    return rc;
+}
+
+static int write_text(const char *name, const char *text)
+{
+    FILE *f = fopen(path_in(name), "w");
+    if (!f) return -1;
+    fputs(text, f);
+    return fclose(f);
+}
+
+/* The mean of (RGB image) im's channels, or (grey) of 0.299 R + 0.587 G + 0.114 B. */
+static double mean_level(image im, int grey)
+{
+    size_t n = (size_t)im.w * im.h;
+    double s = 0;
+    for (size_t i = 0; i < n; ++i)
+        s += grey ? 0.299 * im.data[i] + 0.587 * im.data[n + i] + 0.114 * im.data[2 * n + i]
+                  : (im.data[i] + im.data[n + i] + im.data[2 * n + i]) / 3.0;
+    return s / n;
+}
+
+/* cfg's heads set to head_bias + head_weight * m, m the mean of the inputs (the image's
+ * mean level: of its channels for detect-tiny, its grey level for detect-tiny-grey). */
+static int make_weights(const char *cfg, const char *weights)
+{
+    network *net = mcd_parse_network_cfg(cfg);
+    if (!net) return -1;
+    mcd_layout m;
+    if (mcd_find_layout(net, &m)) return -1;
+    layer *heads[2] = {&net->layers[m.split + 1], &net->layers[m.head2 + 1]};
+    for (int h = 0; h < 2; ++h) {
+        int n = heads[h]->inputs;
+        if (heads[h]->type != CONNECTED || n != net->c || heads[h]->outputs != CLASSES)
+            return -1;
+        for (int k = 0; k < CLASSES; ++k) {
+            heads[h]->biases[k] = head_bias[h][k];
+            for (int j = 0; j < n; ++j) heads[h]->weights[k * n + j] = head_weight[h][k] / n;
+        }
+    }
+    int rc = mcd_save_weights(net, path_in(weights));
+    free_network(net);
+    return rc;
+}
+
+static int make_all_weights(void)
+{
+    if (make_weights(TINY_CFG, "tiny.weights") || make_weights(TINY_CFG, "nothresh.weights") ||
+        make_weights(GREY_CFG, "grey.weights"))
+        return -1;
+    mcd_threshold t = {THRESHOLD, 0.95, "a hand-made network", 0};
+    char tp[512];
+    mcd_threshold_path(path_in("tiny.weights"), tp, sizeof tp);
+    return mcd_threshold_save(tp, &t);
+}
+
+/* N_DARK dark frames then N_BRIGHT bright ones; frame_mean from decoding it back. */
+static int make_video(void)
+{
+    mcd_video_writer *vw = mcd_video_writer_open(path_in("in.avi"), FRAME_W, FRAME_H, VIDEO_FPS);
+    if (!vw) return -1;
+    for (int i = 0; i < N_DARK + N_BRIGHT; ++i) {
+        image im = grey_image(FRAME_W, FRAME_H, i < N_DARK ? dark_level(i) : bright_level(i));
+        mcd_canvas *c = mcd_canvas_plain(im);
+        int rc = mcd_video_writer_write(vw, c);
+        mcd_canvas_free(c);
+        free_image(im);
+        if (rc) return -1;
+    }
+    if (mcd_video_writer_close(vw)) return -1;
+    void *cap = mcd_video_open(path_in("in.avi"), 0);
+    if (!cap) return -1;
+    int n = 0;
+    for (image im; (im = get_image_from_stream(cap)).data; free_image(im), ++n)
+        if (n < N_DARK + N_BRIGHT) frame_mean[n] = mean_level(im, 0), frame_grey[n] = mean_level(im, 1);
+    mcd_video_close(cap);
+    return n == N_DARK + N_BRIGHT ? 0 : -1;
+}
+
+static int setup(void)
+{
+    strcpy(dir, "/tmp/mcd-detect-XXXXXX");
+    if (!mkdtemp(dir)) return -1;
+    char names[256];
+    snprintf(names, sizeof names, "%s\n%s\n%s\n", class_names[0], class_names[1], class_names[2]);
+    char data[600];
+    snprintf(data, sizeof data, "classes=3\n# a comment\nnames = %s\n", path_in("tiny.names"));
+    if (mkdir(path_in("img"), 0777) || write_grey_png("img/dark.png", 30) ||
+        write_grey_png("img/bright.png", 220) || write_text("img/notes.txt", "not an image\n") ||
+        write_grey_png("we\"ird\\name.png", 30) || write_text("tiny.names", names) ||
+        write_text("tiny.data", data) || write_text("broken.png", "img/dark.png\n") ||
+        make_all_weights() || make_video())
+        return -1;
+    char list[1200];
+    snprintf(list, sizeof list, "%s\n\n%s\n", path_in("img/dark.png"), path_in("img/bright.png"));
+    return write_text("images.list", list);
+}
+
+static int teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The common arguments: the tiny network, its names. */
+#define NET_ARGS "%s %s -data %s"
+#define NET_VALS TINY_CFG, path_in("tiny.weights"), path_in("tiny.data")
+
+static void check_image_result(const json_obj *o, double level)
+{
+    expected e = expect(level / 255.0);
+    double score, prob, cls;
+    CU_ASSERT_EQUAL_FATAL(json_num(o, "score", &score), 0);
+    CU_ASSERT_EQUAL_FATAL(json_num(o, "prob", &prob), 0);
+    CU_ASSERT_EQUAL_FATAL(json_num(o, "class_index", &cls), 0);
+    CU_ASSERT(test_close(score, e.score, 1e-4, 0));
+    CU_ASSERT(test_close(prob, e.prob, 1e-4, 0));
+    CU_ASSERT_EQUAL(cls, e.cls);
+    CU_ASSERT_STRING_EQUAL(json_str(o, "class"), class_names[e.cls]);
+    CU_ASSERT_STRING_EQUAL(json_str(o, "verdict"), e.score > THRESHOLD ? "OOD" : "ID");
+}
+
+/* --- tests ----------------------------------------------------------------------------- */
+
+static void test_reference_separates(void)
+{
+    /* the construction itself: low score on every dark level, high on every bright one */
+    for (int i = 0; i < 4; ++i) {
+        CU_ASSERT(expect(dark_level(i) / 255.0).score < 0.2);
+        CU_ASSERT(expect(bright_level(i) / 255.0).score > 1.2);
+        CU_ASSERT_EQUAL(expect(dark_level(i) / 255.0).cls, 0);
+        CU_ASSERT_EQUAL(expect(bright_level(i) / 255.0).cls, 1);
+    }
+}
+
+static void test_help(void)
+{
+    CU_ASSERT_EQUAL(run("-h"), 0);
+    const char *opts[] = {"-list", "-video", "-camera", "-thresh", "-data", "-json", "-log",
+                          "-out", "-outdir", "-frames", "-nodisplay", "-h"};
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; ++i) {
+        char o[32];
+        snprintf(o, sizeof o, " %s ", opts[i]);
+        if (!strstr(out, o)) printf("\nhelp lacks %s\n", opts[i]);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, o));
+    }
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s mcd -h", test_darknet_bin());
+    CU_ASSERT_EQUAL(test_run_command(cmd, out, sizeof out), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "detect CFG WEIGHTS"));
+}
+
+/* The JSON lines of a video's n frames: each frame's class, probability and score as
+ * computed from its level, ID before N_DARK and OOD from there on. */
+static void check_frames(const char *jsonl, const double *level, int n)
+{
+    static json_obj o[64];
+    CU_ASSERT_EQUAL_FATAL(read_json_lines(jsonl, o, 64), n);
+    int switches = 0;
+    for (int i = 0; i < n; ++i) {
+        double frame = -1, time = -1, score = -1, prob = -1, cls = -1;
+        CU_ASSERT_EQUAL_FATAL(json_num(&o[i], "frame", &frame), 0);
+        CU_ASSERT_EQUAL_FATAL(json_num(&o[i], "time", &time), 0);
+        CU_ASSERT_EQUAL_FATAL(json_num(&o[i], "score", &score), 0);
+        CU_ASSERT_EQUAL_FATAL(json_num(&o[i], "prob", &prob), 0);
+        CU_ASSERT_EQUAL_FATAL(json_num(&o[i], "class_index", &cls), 0);
+        CU_ASSERT_EQUAL(frame, i);
+        CU_ASSERT(test_close(time, i / VIDEO_FPS, 1e-3, 0));
+        expected e = expect(level[i]);
+        if (!test_close(score, e.score, 1e-4, 0))
+            printf("\nframe %d: score %g, expected %g\n", i, score, e.score);
+        CU_ASSERT(test_close(score, e.score, 1e-4, 0));
+        CU_ASSERT(test_close(prob, e.prob, 1e-4, 0));
+        CU_ASSERT_EQUAL(cls, e.cls);
+        CU_ASSERT_STRING_EQUAL(json_str(&o[i], "class"), class_names[e.cls]);
+        const char *v = json_str(&o[i], "verdict");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+        CU_ASSERT_STRING_EQUAL(v, i < N_DARK ? "ID" : "OOD");
+        if (i > 0) switches += strcmp(v, json_str(&o[i - 1], "verdict")) != 0;
+    }
+    CU_ASSERT_EQUAL(switches, 1);
+}
+
+static void test_video_verdicts_switch(void)
+{
+    const int n = N_DARK + N_BRIGHT;
+    int rc = run(NET_ARGS " -video %s -json -nodisplay -out %s -log %s > %s", NET_VALS,
+                 path_in("in.avi"), path_in("out.avi"), path_in("log.csv"),
+                 path_in("video.jsonl"));
+    if (rc) printf("\n%s\n", out);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "frames/s"));
+    check_frames(path_in("video.jsonl"), frame_mean, n);
+
+    /* the CSV log: a header, a row per frame, the class name with its comma quoted */
+    FILE *f = fopen(path_in("log.csv"), "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    char line[512];
+    CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof line, f));
+    CU_ASSERT_STRING_EQUAL(line, "frame,time,class,class_index,prob,score,threshold,verdict\n");
+    int rows = 0;
+    while (fgets(line, sizeof line, f)) {
+        int frame;
+        CU_ASSERT_EQUAL(sscanf(line, "%d,", &frame), 1);
+        CU_ASSERT_EQUAL(frame, rows);
+        const char *want = rows < N_DARK ? ",dark,0," : ",\"bright, one\",1,";
+        CU_ASSERT_PTR_NOT_NULL(strstr(line, want));
+        size_t len = strlen(line);
+        CU_ASSERT(len > 4 && strcmp(line + len - (rows < N_DARK ? 4 : 5),
+                                    rows < N_DARK ? ",ID\n" : ",OOD\n") == 0);
+        ++rows;
+    }
+    fclose(f);
+    CU_ASSERT_EQUAL(rows, n);
+
+    /* the annotated video: every frame, upscaled (24 px -> 11x), a panel below, framed
+     * green for ID and red for OOD */
+    int frames, w, h;
+    double fps;
+    CU_ASSERT_EQUAL_FATAL(mcd_video_probe(path_in("out.avi"), &frames, &w, &h, &fps), 0);
+    int s = (MCD_ANNOTATE_MIN_SIDE + FRAME_H - 1) / FRAME_H;
+    CU_ASSERT_EQUAL(s, 11);
+    CU_ASSERT_EQUAL(frames, n);
+    CU_ASSERT_EQUAL(w, FRAME_W * s);
+    CU_ASSERT(h > FRAME_H * s + 20);
+    CU_ASSERT(test_close(fps, VIDEO_FPS, 0.01, 0));
+    void *cap = mcd_video_open(path_in("out.avi"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cap);
+    int i = 0;
+    for (image im; (im = get_image_from_stream(cap)).data; free_image(im), ++i) {
+        double r = 0, g = 0;
+        for (int y = 1; y < 4; ++y)
+            for (int x = 0; x < im.w; ++x) {
+                r += im.data[y * im.w + x];
+                g += im.data[im.w * im.h + y * im.w + x];
+            }
+        r /= 3 * im.w, g /= 3 * im.w;
+        CU_ASSERT(i < N_DARK ? g > r + 0.3 : r > g + 0.3);
+    }
+    mcd_video_close(cap);
+    CU_ASSERT_EQUAL(i, n);
+}
+
+static void test_video_grey_network(void)
+{
+    /* a 1-channel network sees each frame as grey (0.299 R + 0.587 G + 0.114 B) */
+    int rc = run("%s %s -data %s -thresh %g -video %s -json -nodisplay > %s", GREY_CFG,
+                 path_in("grey.weights"), path_in("tiny.data"), THRESHOLD, path_in("in.avi"),
+                 path_in("grey.jsonl"));
+    if (rc) printf("\n%s\n", out);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    check_frames(path_in("grey.jsonl"), frame_grey, N_DARK + N_BRIGHT);
+}
+
+static void test_video_frames_and_json_log(void)
+{
+    int rc = run(NET_ARGS " -video %s -nodisplay -frames 5 -log %s > %s", NET_VALS,
+                 path_in("in.avi"), path_in("log.jsonl"), path_in("video.txt"));
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    static json_obj o[16];
+    CU_ASSERT_EQUAL(read_json_lines(path_in("log.jsonl"), o, 16), 5);
+    /* text on stdout: a line per frame */
+    FILE *f = fopen(path_in("video.txt"), "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    char line[512];
+    int lines = 0;
+    while (fgets(line, sizeof line, f)) {
+        char want[64];
+        snprintf(want, sizeof want, "frame %d (", lines);
+        CU_ASSERT(strncmp(line, want, strlen(want)) == 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(line, "ID   score "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(line, " dark "));
+        ++lines;
+    }
+    fclose(f);
+    CU_ASSERT_EQUAL(lines, 5);
+}
+
+static void test_images_dir_list_stdin(void)
+{
+    static json_obj o[8];
+    /* a directory: its images, sorted by name; notes.txt skipped */
+    CU_ASSERT_EQUAL_FATAL(run(NET_ARGS " %s -json > %s", NET_VALS, path_in("img"),
+                              path_in("dir.jsonl")), 0);
+    CU_ASSERT_EQUAL_FATAL(read_json_lines(path_in("dir.jsonl"), o, 8), 2);
+    CU_ASSERT_STRING_EQUAL(json_str(&o[0], "file"), path_in("img/bright.png"));
+    CU_ASSERT_STRING_EQUAL(json_str(&o[1], "file"), path_in("img/dark.png"));
+    check_image_result(&o[0], 220);
+    check_image_result(&o[1], 30);
+
+    /* a list file (a blank line in it) */
+    CU_ASSERT_EQUAL_FATAL(run(NET_ARGS " -list %s -json > %s", NET_VALS,
+                              path_in("images.list"), path_in("list.jsonl")), 0);
+    CU_ASSERT_EQUAL_FATAL(read_json_lines(path_in("list.jsonl"), o, 8), 2);
+    CU_ASSERT_STRING_EQUAL(json_str(&o[0], "file"), path_in("img/dark.png"));
+    check_image_result(&o[0], 30);
+    check_image_result(&o[1], 220);
+
+    /* standard input, not a terminal: no prompt */
+    CU_ASSERT_EQUAL_FATAL(run(NET_ARGS " -json < %s > %s", NET_VALS, path_in("images.list"),
+                              path_in("stdin.jsonl")), 0);
+    CU_ASSERT_PTR_NULL(strstr(out, "Enter"));
+    CU_ASSERT_EQUAL_FATAL(read_json_lines(path_in("stdin.jsonl"), o, 8), 2);
+    check_image_result(&o[1], 220);
+
+    /* text output */
+    CU_ASSERT_EQUAL_FATAL(run(NET_ARGS " %s %s", NET_VALS, path_in("img/dark.png"),
+                              path_in("img/bright.png")), 0);
+    char want[600];
+    snprintf(want, sizeof want, "%s: ID   score ", path_in("img/dark.png"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+    snprintf(want, sizeof want, "%s: OOD  score ", path_in("img/bright.png"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "bright, one "));
+}
+
+static void test_json_escaping(void)
+{
+    const char *weird = path_in("we\"ird\\name.png");
+    CU_ASSERT_EQUAL_FATAL(run(NET_ARGS " '%s' -json > %s", NET_VALS, weird,
+                              path_in("weird.jsonl")), 0);
+    static json_obj o[2];
+    CU_ASSERT_EQUAL_FATAL(read_json_lines(path_in("weird.jsonl"), o, 2), 1);
+    CU_ASSERT_STRING_EQUAL(json_str(&o[0], "file"), weird);
+    check_image_result(&o[0], 30);
+}
+
+/* The border of an annotated picture at (3, 3): green (ID) or red (OOD). */
+static void check_annotated(const char *path, int ood)
+{
+    image im;
+    CU_ASSERT_EQUAL_FATAL(mcd_read_image(path, 0, 0, 3, &im), 0);
+    int s = mcd_annotate_scale(FRAME_W, FRAME_H);
+    CU_ASSERT_EQUAL(im.w, FRAME_W * s);
+    CU_ASSERT(im.h > FRAME_H * s + 20);
+    size_t at = 3 * im.w + 3, plane = (size_t)im.w * im.h;
+    float r = im.data[at], g = im.data[plane + at];
+    CU_ASSERT(ood ? r > g + 0.3 : g > r + 0.3);
+    free_image(im);
+}
+
+static void test_annotated_images(void)
+{
+    CU_ASSERT_EQUAL_FATAL(run(NET_ARGS " %s -out %s", NET_VALS, path_in("img/dark.png"),
+                              path_in("dark-verdict.png")), 0);
+    check_annotated(path_in("dark-verdict.png"), 0);
+    CU_ASSERT_EQUAL_FATAL(run(NET_ARGS " %s -outdir %s", NET_VALS, path_in("img"),
+                              path_in("annotated")), 0);
+    check_annotated(path_in("annotated/dark.png"), 0);
+    check_annotated(path_in("annotated/bright.png"), 1);
+    /* -out takes one image; it never overwrites its input */
+    CU_ASSERT_EQUAL(run(NET_ARGS " %s -out %s", NET_VALS, path_in("img"), path_in("x.png")), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "-outdir"));
+    CU_ASSERT_EQUAL(run(NET_ARGS " %s -out %s", NET_VALS, path_in("img/dark.png"),
+                        path_in("img/dark.png")), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "overwrite"));
+}
+
+static void test_threshold_sources(void)
+{
+    static json_obj o[4];
+    /* WEIGHTS.threshold (0.5) is read ... */
+    CU_ASSERT_EQUAL_FATAL(run(NET_ARGS " %s -json > %s", NET_VALS, path_in("img/bright.png"),
+                              path_in("t.jsonl")), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "tiny.weights.threshold"));
+    CU_ASSERT_EQUAL_FATAL(read_json_lines(path_in("t.jsonl"), o, 4), 1);
+    CU_ASSERT_STRING_EQUAL(json_str(&o[0], "verdict"), "OOD");
+    /* ... -thresh overrides it */
+    CU_ASSERT_EQUAL_FATAL(run(NET_ARGS " %s -json -thresh 1.9 > %s", NET_VALS,
+                              path_in("img/bright.png"), path_in("t.jsonl")), 0);
+    CU_ASSERT_EQUAL_FATAL(read_json_lines(path_in("t.jsonl"), o, 4), 1);
+    CU_ASSERT_STRING_EQUAL(json_str(&o[0], "verdict"), "ID");
+    double t;
+    CU_ASSERT(json_num(&o[0], "threshold", &t) == 0 && t == 1.9);
+    /* neither: an error that says what to do */
+    CU_ASSERT_EQUAL(run("%s %s %s", TINY_CFG, path_in("nothresh.weights"),
+                        path_in("img/dark.png")), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "nothresh.weights.threshold"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "mcd calibrate"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "-thresh"));
+    CU_ASSERT_EQUAL(run("%s %s %s -thresh 0.5", TINY_CFG, path_in("nothresh.weights"),
+                        path_in("img/dark.png")), 0);
+    /* a bad -thresh */
+    CU_ASSERT_EQUAL(run(NET_ARGS " %s -thresh abc", NET_VALS, path_in("img/dark.png")), 1);
+    CU_ASSERT_EQUAL(run(NET_ARGS " %s -thresh 3", NET_VALS, path_in("img/dark.png")), 1);
+}
+
+static void test_class_names_fallback(void)
+{
+    /* no usable names file by default (the tiny network has 3 classes): indices, a note */
+    CU_ASSERT_EQUAL_FATAL(run("%s %s %s -json -data /nonexistent/x.data", TINY_CFG,
+                              path_in("tiny.weights"), path_in("img/dark.png")), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "/nonexistent/x.data"));
+    CU_ASSERT_EQUAL_FATAL(run("%s %s %s -json > %s", TINY_CFG, path_in("tiny.weights"),
+                              path_in("img/bright.png"), path_in("n.jsonl")), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "note: "));
+    static json_obj o[2];
+    CU_ASSERT_EQUAL_FATAL(read_json_lines(path_in("n.jsonl"), o, 2), 1);
+    CU_ASSERT_STRING_EQUAL(json_str(&o[0], "class"), "1");
+}
+
+static void test_bad_inputs(void)
+{
+    /* a missing image among good ones: the others still run, the exit status says so */
+    int rc = run(NET_ARGS " -json %s %s %s > %s", NET_VALS, path_in("img/dark.png"),
+                 path_in("img/missing.png"), path_in("img/bright.png"), path_in("bad.jsonl"));
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "img/missing.png"));
+    static json_obj o[4];
+    CU_ASSERT_EQUAL(read_json_lines(path_in("bad.jsonl"), o, 4), 2);
+    /* a text file given as an image: named, and -list suggested */
+    CU_ASSERT_EQUAL(run(NET_ARGS " %s", NET_VALS, path_in("broken.png")), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "broken.png"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "-list"));
+    /* missing list, directory without images */
+    CU_ASSERT_EQUAL(run(NET_ARGS " -list %s", NET_VALS, path_in("none.list")), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "none.list"));
+    CU_ASSERT_EQUAL(run(NET_ARGS " %s", NET_VALS, TEST_CFG_DIR), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "has no images"));
+    /* videos: missing, not a video, the camera that is not there */
+    CU_ASSERT_EQUAL(run(NET_ARGS " -video %s", NET_VALS, path_in("missing.avi")), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "missing.avi"));
+    CU_ASSERT_EQUAL(run(NET_ARGS " -video %s", NET_VALS, path_in("tiny.names")), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "cannot open video"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "tiny.names"));
+    CU_ASSERT_EQUAL(run(NET_ARGS " -camera 99 -nodisplay", NET_VALS), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "camera 99"));
+    CU_ASSERT_EQUAL(run(NET_ARGS " -video %s -out /nonexistent/out.avi", NET_VALS,
+                        path_in("in.avi")), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "/nonexistent/out.avi"));
+    /* missing cfg, missing weights */
+    CU_ASSERT_EQUAL(run("tests/cfg/none.cfg %s -thresh 0.5 %s", path_in("tiny.weights"),
+                        path_in("img/dark.png")), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "tests/cfg/none.cfg"));
+    CU_ASSERT_EQUAL(run("%s %s -thresh 0.5 %s", TINY_CFG, path_in("none.weights"),
+                        path_in("img/dark.png")), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "none.weights"));
+    /* options */
+    CU_ASSERT_EQUAL(run(NET_ARGS " %s -bogus", NET_VALS, path_in("img/dark.png")), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "-bogus"));
+    CU_ASSERT_EQUAL(run(NET_ARGS " -video %s -camera 0", NET_VALS, path_in("in.avi")), 1);
+    CU_ASSERT_EQUAL(run(NET_ARGS " -video", NET_VALS), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "needs a value"));
+    CU_ASSERT_EQUAL(run("%s", TINY_CFG), 1);
+}
+
+int add_detect_suite(void)
+{
+    CU_pSuite s = CU_add_suite("mcd detect", setup, teardown);
+    if (!s) return -1;
+    return !CU_add_test(s, "the hand-made heads separate dark from bright",
+                        test_reference_separates) ||
+           !CU_add_test(s, "-h lists every option", test_help) ||
+           !CU_add_test(s, "video: verdicts switch where the content does; annotated "
+                           "video, CSV log", test_video_verdicts_switch) ||
+           !CU_add_test(s, "video: a 1-channel network sees grey frames",
+                        test_video_grey_network) ||
+           !CU_add_test(s, "video: -frames, JSON-lines log, text output",
+                        test_video_frames_and_json_log) ||
+           !CU_add_test(s, "images: directory, list, stdin, text", test_images_dir_list_stdin) ||
+           !CU_add_test(s, "JSON escapes file names", test_json_escaping) ||
+           !CU_add_test(s, "annotated images: -out, -outdir", test_annotated_images) ||
+           !CU_add_test(s, "threshold: file, -thresh, neither", test_threshold_sources) ||
+           !CU_add_test(s, "class names: -data, fallback to indices",
+                        test_class_names_fallback) ||
+           !CU_add_test(s, "bad inputs: clear errors, exit 1, the rest still runs",
+                        test_bad_inputs);
+}
