@@ -15,6 +15,12 @@ static const mcd_verb verbs[] = {
     {"train", mcd_train, "train CFG [WEIGHTS] [-data FILE] [-trunk FILE]",
      "pre-train both heads on labeled ID images, then fine-tune with MCD on unlabeled\n"
      "      images; resumes from WEIGHTS"},
+    {"valid", mcd_valid, "valid CFG WEIGHTS [-data FILE] [-ood LIST] [-csv FILE] [-plot DIR]",
+     "score the ID test set and each OOD set: AUROC, AUPR, FPR at 95% TPR, detection error\n"
+     "      of MCD L1 and the baselines, the heads' ID accuracy"},
+    {"calibrate", mcd_calibrate, "calibrate CFG WEIGHTS [-data FILE] [-tpr 0.95]",
+     "pick the L1 threshold that keeps the share tpr of the ID validation images, save it\n"
+     "      as WEIGHTS.threshold"},
     {"check", mcd_check, "check CFG [WEIGHTS]",
      "parse CFG, print the trunk, the two heads and the MCD settings; with WEIGHTS, load\n"
      "      them and check that they fit"},

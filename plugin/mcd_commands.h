@@ -8,5 +8,7 @@ int run_mcd(int argc, char **argv);
 int mcd_check(int argc, char **argv);
 int mcd_detect(int argc, char **argv);
 int mcd_train(int argc, char **argv);
+int mcd_valid(int argc, char **argv);
+int mcd_calibrate(int argc, char **argv);
 
 #endif
