@@ -7,6 +7,7 @@
 
 int add_parser_suite(void);
 int add_detect_suite(void);
+int add_discrepancy_suite(void);
 
 int main(void)
 {
@@ -17,6 +18,7 @@ int main(void)
     int (*suites[])(void) = {
         add_parser_suite,
         add_detect_suite,
+        add_discrepancy_suite,
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i)
         if (suites[i]()) {
