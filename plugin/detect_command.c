@@ -40,7 +40,7 @@ static const char *usage_text =
     "  the threshold. Prints, per input: the class the heads predict on average, its\n"
     "  probability, the score and the verdict.\n"
     "\n"
-    "  inputs (images are read as the network's channels, resized to its input size):\n"
+    "  inputs (read in colour, made grey for a 1-channel network, resized to its size):\n"
     "    IMAGE          an image file\n"
     "    DIR            every image in the directory (.png .jpg .jpeg .bmp .pgm .ppm .pnm\n"
     "                   .pbm .tif .tiff .webp), sorted by name; not recursive\n"
@@ -277,6 +277,27 @@ static int classify(detector *d, const float *input, result *r)
     return 0;
 }
 
+/* An image or video frame (3 channels, any size) as the network's input: grey as OpenCV
+ * converts colour (0.299 R + 0.587 G + 0.114 B) for a 1-channel network, then resized
+ * with Darknet's resize_image as load_image_color does. Both steps are linear, so the
+ * order does not matter. (Images are not read as 1 channel: Darknet's mat_to_image
+ * swaps channels 0 and 2 of any image, running past the end of a 1-channel one.) */
+static image network_input(image frame, int w, int h, int c)
+{
+    image in = frame;
+    if (c == 1) {
+        in = make_image(frame.w, frame.h, 1);
+        size_t n = (size_t)frame.w * frame.h;
+        for (size_t i = 0; i < n; ++i)
+            in.data[i] = 0.299f * frame.data[i] + 0.587f * frame.data[n + i] +
+                         0.114f * frame.data[2 * n + i];
+    }
+    if (in.w == w && in.h == h) return in.data == frame.data ? copy_image(in) : in;
+    image r = resize_image(in, w, h);
+    if (in.data != frame.data) free_image(in);
+    return r;
+}
+
 static char *trim(char *s)
 {
     while (isspace((unsigned char)*s)) ++s;
@@ -321,7 +342,7 @@ static int load_names(const char *data, int classes, char ***names)
     }
     FILE *nf = fopen(file, "r");
     if (!nf) {
-        mcd_set_error("cannot open the class names '%s' (names= in '%s'): %s", file, data,
+        mcd_set_error("cannot open the class names '%s' (from '%s'): %s", file, data,
                       strerror(errno));
         free(file);
         return -1;
@@ -336,7 +357,7 @@ static int load_names(const char *data, int classes, char ***names)
     free(line);
     fclose(nf);
     if (l.n != classes) {
-        mcd_set_error("'%s' (names in '%s') has %d class names, the network %d classes", file,
+        mcd_set_error("'%s' (from '%s') has %d class names, the network %d classes", file,
                       data, l.n, classes);
         strlist_free(&l);
         free(file);
@@ -527,17 +548,15 @@ static void outdir_name(const char *outdir, const char *path, strlist *used, cha
     strlist_push(used, buf);
 }
 
-static int annotate_image(const char *path, const result *r, float threshold, const char *out)
+static int annotate_image(const char *path, image orig, const result *r, float threshold,
+                          const char *out)
 {
     if (same_file(path, out)) {
         mcd_set_error("'%s' would overwrite the input image", out);
         return -1;
     }
-    image orig;
-    if (mcd_read_image(path, 0, 0, 3, &orig)) return -1;
     mcd_verdict v = {r->label, r->prob, r->score, threshold, r->ood};
     mcd_canvas *c = mcd_canvas_annotated(orig, &v);
-    free_image(orig);
     if (!c) return -1;
     int rc = mcd_canvas_save(c, out);
     mcd_canvas_free(c);
@@ -548,32 +567,34 @@ static int annotate_image(const char *path, const result *r, float threshold, co
 static void detect_image(detector *d, const detect_opts *o, const char *path, strlist *used)
 {
     network *net = d->net;
-    image im;
+    image orig;
     result r;
-    if (mcd_read_image(path, net->w, net->h, net->c, &im)) {
+    if (mcd_read_image(path, 0, 0, 3, &orig)) {
         int hint = looks_like_text(path);
         fprintf(stderr, "darknet: error: %s%s\n", mcd_last_error(),
                 hint ? " (a list of image paths? pass it with -list)" : "");
         ++d->failed;
         return;
     }
-    int rc = classify(d, im.data, &r);
-    free_image(im);
+    image in = network_input(orig, net->w, net->h, net->c);
+    int rc = classify(d, in.data, &r);
+    free_image(in);
     if (rc) {
         fprintf(stderr, "darknet: error: %s: %s\n", path, mcd_last_error());
+        free_image(orig);
         ++d->failed;
         return;
     }
     record rec = {path, 0, 0, &r, d->threshold};
     emit(d, o, &rec);
-    char out[4096];
+    char out[4096] = "";
     if (o->out) snprintf(out, sizeof out, "%s", o->out);
     else if (o->outdir) outdir_name(o->outdir, path, used, out, sizeof out);
-    else return;
-    if (annotate_image(path, &r, d->threshold, out)) {
+    if (out[0] && annotate_image(path, orig, &r, d->threshold, out)) {
         report_error();
         ++d->failed;
     }
+    free_image(orig);
 }
 
 static int make_dir(const char *dir)
@@ -645,25 +666,6 @@ static void on_signal(int sig)
     signal(sig, SIG_DFL); /* a second Ctrl-C ends the process at once */
 }
 
-/* A frame (3 channels, any size) as the network's input: grey as OpenCV converts it
- * (0.299 R + 0.587 G + 0.114 B, like the images read with 1 channel), resized with
- * Darknet's resize_image like the images. */
-static image frame_input(image frame, int w, int h, int c)
-{
-    image in = frame;
-    if (c == 1) {
-        in = make_image(frame.w, frame.h, 1);
-        size_t n = (size_t)frame.w * frame.h;
-        for (size_t i = 0; i < n; ++i)
-            in.data[i] = 0.299f * frame.data[i] + 0.587f * frame.data[n + i] +
-                         0.114f * frame.data[2 * n + i];
-    }
-    if (in.w == w && in.h == h) return in.data == frame.data ? copy_image(in) : in;
-    image r = resize_image(in, w, h);
-    if (in.data != frame.data) free_image(in);
-    return r;
-}
-
 static int run_video(detector *d, const detect_opts *o)
 {
     void *cap = mcd_video_open(o->video, o->camera);
@@ -686,7 +688,7 @@ static int run_video(detector *d, const detect_opts *o)
     while (!stop_requested && (o->max_frames == 0 || frames < o->max_frames)) {
         image frame = get_image_from_stream(cap);
         if (!frame.data) break;
-        image in = frame_input(frame, d->net->w, d->net->h, d->net->c);
+        image in = network_input(frame, d->net->w, d->net->h, d->net->c);
         result r;
         double t0 = now_seconds();
         int crc = classify(d, in.data, &r);
@@ -738,7 +740,8 @@ static int run_video(detector *d, const detect_opts *o)
     signal(SIGINT, old_int);
     signal(SIGTERM, old_term);
     mcd_video_close(cap);
-    if (vw && mcd_video_writer_close(vw)) report_error(), rc = rc ? rc : -1;
+    int wrote = vw != NULL;
+    if (vw && mcd_video_writer_close(vw)) report_error(), rc = rc ? rc : -1, wrote = 0;
     if (frames == 0 && rc == 0) {
         if (o->video) mcd_set_error("video '%s' has no frames", o->video);
         else mcd_set_error("camera %d gave no frames", o->camera);
@@ -749,8 +752,8 @@ static int run_video(detector *d, const detect_opts *o)
         fprintf(stderr, "%ld frames (%ld ID, %ld OOD) in %.2f s: %.1f frames/s; the network "
                         "alone: %.1f frames/s%s%s\n",
                 frames, frames - ood, ood, seconds, frames / seconds,
-                net_seconds > 0 ? frames / net_seconds : 0.0, vw ? "; wrote " : "",
-                vw ? o->out : "");
+                net_seconds > 0 ? frames / net_seconds : 0.0, wrote ? "; wrote " : "",
+                wrote ? o->out : "");
     if (rc) ++d->failed;
     return 0;
 }

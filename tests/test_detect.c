@@ -193,6 +193,8 @@ static int read_json_lines(const char *path, json_obj *objs, int cap)
 
 /* --- fixtures -------------------------------------------------------------------------- */
 
+static const char *run_env = ""; /* environment assignments for the next commands */
+
 static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int run(const char *fmt, ...)
 {
@@ -202,7 +204,7 @@ static int run(const char *fmt, ...)
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
     /* grouped, so that a "> FILE" in args takes stdout alone: stderr stays in out */
-    snprintf(cmd, sizeof cmd, "{ %s mcd detect %s ; }", test_darknet_bin(), args);
+    snprintf(cmd, sizeof cmd, "{ %s %s mcd detect %s ; }", run_env, test_darknet_bin(), args);
     return test_run_command(cmd, out, sizeof out);
 }
 
@@ -482,6 +484,14 @@ static void test_video_grey_network(void)
     if (rc) printf("\n%s\n", out);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
     check_frames(path_in("grey.jsonl"), frame_grey, N_DARK + N_BRIGHT);
+    /* and still images as grey */
+    rc = run("%s %s -data %s -thresh %g %s -json > %s", GREY_CFG, path_in("grey.weights"),
+             path_in("tiny.data"), THRESHOLD, path_in("img"), path_in("grey-img.jsonl"));
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    static json_obj o[4];
+    CU_ASSERT_EQUAL_FATAL(read_json_lines(path_in("grey-img.jsonl"), o, 4), 2);
+    check_image_result(&o[0], 220);
+    check_image_result(&o[1], 30);
 }
 
 static void test_video_frames_and_json_log(void)
@@ -506,6 +516,26 @@ static void test_video_frames_and_json_log(void)
     }
     fclose(f);
     CU_ASSERT_EQUAL(lines, 5);
+}
+
+static void test_video_window(void)
+{
+    /* a display that does not answer: a note, no window, no crash (OpenCV's Qt backend
+     * would abort the process) */
+    run_env = "DISPLAY=:97 QT_QPA_PLATFORM=xcb";
+    int rc = run(NET_ARGS " -video %s -frames 3 > /dev/null", NET_VALS, path_in("in.avi"));
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "cannot open a window on DISPLAY=:97"));
+    /* a display that works (Qt's offscreen platform): the frames go through the window */
+    run_env = "DISPLAY=:97 QT_QPA_PLATFORM=offscreen XDG_RUNTIME_DIR=/tmp";
+    rc = run(NET_ARGS " -video %s -frames 3 > /dev/null", NET_VALS, path_in("in.avi"));
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NULL(strstr(out, "cannot open a window"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "3 frames"));
+    /* -nodisplay: not even tried */
+    rc = run(NET_ARGS " -video %s -frames 3 -nodisplay > /dev/null", NET_VALS, path_in("in.avi"));
+    CU_ASSERT_EQUAL(rc, 0);
+    run_env = "";
 }
 
 static void test_images_dir_list_stdin(void)
@@ -685,10 +715,11 @@ int add_detect_suite(void)
            !CU_add_test(s, "-h lists every option", test_help) ||
            !CU_add_test(s, "video: verdicts switch where the content does; annotated "
                            "video, CSV log", test_video_verdicts_switch) ||
-           !CU_add_test(s, "video: a 1-channel network sees grey frames",
+           !CU_add_test(s, "a 1-channel network sees grey frames and images",
                         test_video_grey_network) ||
            !CU_add_test(s, "video: -frames, JSON-lines log, text output",
                         test_video_frames_and_json_log) ||
+           !CU_add_test(s, "video: a window only on a working display", test_video_window) ||
            !CU_add_test(s, "images: directory, list, stdin, text", test_images_dir_list_stdin) ||
            !CU_add_test(s, "JSON escapes file names", test_json_escaping) ||
            !CU_add_test(s, "annotated images: -out, -outdir", test_annotated_images) ||
