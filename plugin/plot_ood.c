@@ -141,16 +141,16 @@ int ood_plot_histogram(const char *png, const char *title, const char *xlabel,
     fprintf(f, "set xlabel ");
     put_string(f, xlabel);
     fprintf(f, "\nset ylabel 'fraction of the set''s images per bin'\n"
-               "set xrange [%.17g:%.17g]\nset yrange [0:*]\nset boxwidth %.17g absolute\n"
+               "set xrange [%.17g:%.17g]\nset yrange [0:*]\nset offsets 0, 0, graph 0.15, 0\n"
+               "set boxwidth %.17g absolute\n"
                "set style fill transparent solid 0.45 border\nset key top center box opaque\n",
             lo, hi, width);
     if (!isnan(threshold)) {
         fprintf(f, "set arrow from %.9g, graph 0 to %.9g, graph 1 nohead dt 2 lw 2 lc rgb '#333333'\n",
                 threshold, threshold);
-        int left = threshold > lo + 0.6 * (hi - lo); /* the label on the roomier side */
-        fprintf(f, "set label 'calibrated threshold %.4g' at %.9g, graph 0.96 %s offset %d,0 "
-                   "tc rgb '#333333'\n", threshold, threshold, left ? "right" : "left",
-                left ? -1 : 1);
+        /* along the line, on its left: clear of the key and of the bars' tops */
+        fprintf(f, "set label 'calibrated threshold %.4g' at %.9g, graph 0.5 center rotate by 90 "
+                   "offset -1,0 tc rgb '#333333'\n", threshold, threshold);
     }
     fprintf(f, "$hist << EOD\n");
     for (int b = 0; b < bins; ++b)
