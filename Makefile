@@ -133,6 +133,7 @@ test: $(BIN)/darknet $(TEST_BIN)
 # Regenerate tests/fixtures/ from the independent references (needs `make deps-fixtures`).
 fixtures:
 	/usr/bin/python3 tests/fixtures/make_discrepancy_fixtures.py tests/fixtures
+	/usr/bin/python3 tests/fixtures/make_metrics_fixtures.py tests/fixtures
 
 clean:
 	rm -rf $(BUILD) $(BIN)

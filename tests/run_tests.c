@@ -6,6 +6,8 @@
 #include "test_util.h"
 
 int add_parser_suite(void);
+int add_metrics_suite(void);
+int add_eval_commands_suite(void);
 int add_detect_suite(void);
 int add_discrepancy_suite(void);
 
@@ -17,6 +19,8 @@ int main(void)
     if (CU_initialize_registry() != CUE_SUCCESS) return 2;
     int (*suites[])(void) = {
         add_parser_suite,
+        add_metrics_suite,
+        add_eval_commands_suite,
         add_detect_suite,
         add_discrepancy_suite,
     };
