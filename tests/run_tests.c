@@ -6,6 +6,7 @@
 #include "test_util.h"
 
 int add_parser_suite(void);
+int add_data_suite(void);
 int add_metrics_suite(void);
 int add_eval_commands_suite(void);
 int add_detect_suite(void);
@@ -19,6 +20,7 @@ int main(void)
     if (CU_initialize_registry() != CUE_SUCCESS) return 2;
     int (*suites[])(void) = {
         add_parser_suite,
+        add_data_suite,
         add_metrics_suite,
         add_eval_commands_suite,
         add_detect_suite,
