@@ -371,7 +371,7 @@ static void test_help(void)
 {
     CU_ASSERT_EQUAL(run("-h"), 0);
     const char *opts[] = {"-list", "-video", "-camera", "-thresh", "-data", "-json", "-log",
-                          "-out", "-outdir", "-frames", "-nodisplay", "-h"};
+                          "-out", "-outdir", "-frames", "-nodisplay", "-threads", "-h"};
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; ++i) {
         char o[32];
         snprintf(o, sizeof o, " %s ", opts[i]);
@@ -565,6 +565,13 @@ static void test_images_dir_list_stdin(void)
     CU_ASSERT_EQUAL_FATAL(read_json_lines(path_in("stdin.jsonl"), o, 8), 2);
     check_image_result(&o[1], 220);
 
+    /* the thread count changes nothing but the speed */
+    CU_ASSERT_EQUAL_FATAL(run(NET_ARGS " -list %s -json -threads 2 > %s", NET_VALS,
+                              path_in("images.list"), path_in("threads.jsonl")), 0);
+    CU_ASSERT_EQUAL_FATAL(read_json_lines(path_in("threads.jsonl"), o, 8), 2);
+    check_image_result(&o[0], 30);
+    check_image_result(&o[1], 220);
+
     /* text output */
     CU_ASSERT_EQUAL_FATAL(run(NET_ARGS " %s %s", NET_VALS, path_in("img/dark.png"),
                               path_in("img/bright.png")), 0);
@@ -703,6 +710,9 @@ static void test_bad_inputs(void)
     CU_ASSERT_EQUAL(run(NET_ARGS " -video %s -camera 0", NET_VALS, path_in("in.avi")), 1);
     CU_ASSERT_EQUAL(run(NET_ARGS " -video", NET_VALS), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "needs a value"));
+    CU_ASSERT_EQUAL(run(NET_ARGS " %s -threads 0", NET_VALS, path_in("img/dark.png")), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "-threads 0"));
+    CU_ASSERT_EQUAL(run(NET_ARGS " %s -frames 2", NET_VALS, path_in("img/dark.png")), 1);
     CU_ASSERT_EQUAL(run("%s", TINY_CFG), 1);
 }
 
