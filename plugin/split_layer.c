@@ -36,10 +36,20 @@ void forward_mcd_split_layer(const layer l, network net)
     copy_cpu(l.outputs * l.batch, net.input, 1, l.output, 1);
 }
 
-/* l.delta holds head 1's gradient plus (unless blocked) head 2's: hand it to the trunk. */
+/* l.delta holds head 1's gradient; head 2's waits in the [mcd_head] layer's delta. Hand
+ * the trunk both (head 2's unless blocked). Head 2's is added here rather than into l.delta
+ * by [mcd_head]: head 1's first layer may overwrite l.delta instead of adding to it
+ * (Darknet's 1x1 [convolutional] backward writes net.delta with gemm beta = 0). */
 void backward_mcd_split_layer(const layer l, network net)
 {
-    if (net.delta) axpy_cpu(l.outputs * l.batch, 1, l.delta, 1, net.delta, 1);
+    if (!net.delta) return;
+    axpy_cpu(l.outputs * l.batch, 1, l.delta, 1, net.delta, 1);
+    for (int i = net.index + 1; i < net.n; ++i)
+        if (net.layers[i].type == MCD_HEAD) {
+            if (!mcd_head_is_blocked(&net.layers[i]))
+                axpy_cpu(l.outputs * l.batch, 1, net.layers[i].delta, 1, net.delta, 1);
+            break;
+        }
 }
 
 /* The split's index lives in l.index, as Darknet's shortcut layer keeps its source there;
@@ -62,11 +72,10 @@ void forward_mcd_head_layer(const layer l, network net)
     copy_cpu(l.outputs * l.batch, net.layers[l.index].output, 1, l.output, 1);
 }
 
-/* net.delta here is head 1's last delta: head 2's gradient goes to the split instead. */
+/* net.delta here is head 1's last delta, not ours to touch. Head 2's gradient stays in
+ * l.delta: the split's backward adds it to the trunk's (or not, when blocked). */
 void backward_mcd_head_layer(const layer l, network net)
 {
-    if (!mcd_head_is_blocked(&l))
-        axpy_cpu(l.outputs * l.batch, 1, l.delta, 1, net.layers[l.index].delta, 1);
 }
 
 void mcd_head_set_blocked(layer *head, int blocked)

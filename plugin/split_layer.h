@@ -5,10 +5,11 @@
  *     trunk..., mcd_split, head 1..., mcd_head, head 2..., mcd_discrepancy, mcd_l1
  * [mcd_split] passes the trunk's features through unchanged; [mcd_head] (written in the cfg
  * for asymmetric heads, inserted by the parser for symmetric ones) hands the same features
- * to head 2 instead of head 1's output. In backward, head 1 adds its gradient into the
- * split's delta like any layer does into the layer before it, [mcd_head] adds head 2's,
- * and the split passes the sum to the trunk. Blocking head 2 (step A of MCD training)
- * keeps head 2's gradient out of that sum, so it trains head 2's weights only. */
+ * to head 2 instead of head 1's output. In backward, head 2's gradient collects in
+ * [mcd_head]'s delta and head 1's in the split's delta (written by head 1's first layer,
+ * as any layer writes the delta of the layer before it); the split passes the sum to the
+ * trunk. Blocking head 2 (step A of MCD training) keeps head 2's gradient out of that sum,
+ * so it trains head 2's weights only. */
 #ifndef MCD_SPLIT_LAYER_H
 #define MCD_SPLIT_LAYER_H
 

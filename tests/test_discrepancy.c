@@ -238,18 +238,27 @@ static void test_loss_saturated_finite(void)
 
 static const int labels[NB] = {0, 2, 3};
 
-/* margin > log K keeps the hinge active for any probabilities: no kink anywhere. */
-static network *make_net(float margin, float weight, mcd_layout *m)
+/* Heads of one [connected] layer (as in the paper), or of one 1x1 [convolutional] on the
+ * trunk's 1x1x6 features: the same function, but Darknet's 1x1 convolution backward
+ * overwrites the delta below it (gemm with beta 0) where other layers add to it.
+ * margin > log K keeps the hinge active for any probabilities: no kink anywhere. */
+enum head_kind { HEAD_CONNECTED, HEAD_CONV1X1 };
+
+static network *make_net(float margin, float weight, enum head_kind kind, mcd_layout *m)
 {
-    char cfg[1024];
+    char head[128], cfg[1024];
+    if (kind == HEAD_CONV1X1)
+        snprintf(head, sizeof head,
+                 "[convolutional]\nfilters=%d\nsize=1\nstride=1\nactivation=linear\n", NK);
+    else
+        snprintf(head, sizeof head, "[connected]\noutput=%d\nactivation=linear\n", NK);
     snprintf(cfg, sizeof cfg,
              "[net]\nbatch=%d\nheight=%d\nwidth=%d\nchannels=%d\n"
              "[convolutional]\nfilters=3\nsize=3\nstride=1\npad=1\nactivation=logistic\n"
              "[connected]\noutput=%d\nactivation=tanh\n"
-             "[mcd_split]\n"
-             "[connected]\noutput=%d\nactivation=linear\n[softmax]\n"
+             "[mcd_split]\n%s[softmax]\n"
              "[mcd_discrepancy]\nmargin=%g\nweight=%g\n[mcd_l1]\n",
-             NB, IMG_H, IMG_W, IMG_C, FEATURES, NK, margin, weight);
+             NB, IMG_H, IMG_W, IMG_C, FEATURES, head, margin, weight);
     srand(1234); /* Darknet's weight init draws from rand() */
     const char *path = test_write_temp(cfg);
     network *net = mcd_parse_network_cfg(path);
@@ -266,7 +275,7 @@ static network *make_net(float margin, float weight, mcd_layout *m)
     return net;
 }
 
-/* Indices of the layers with weights in make_net's network. */
+/* Indices of the layers with weights in make_net's network (head 1, head 2: either kind). */
 enum { CONV = 0, TRUNK_FC = 1, HEAD1_FC = 3, HEAD2_FC = 6 };
 
 static void make_input(float *x)
@@ -334,7 +343,7 @@ static void test_network_unlabeled_pass(void)
 {
     const float margin = 5, weight = 1.5f;
     mcd_layout m;
-    network *net = make_net(margin, weight, &m);
+    network *net = make_net(margin, weight, HEAD_CONNECTED, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(net);
     float x[NB * NIN];
     make_input(x);
@@ -391,7 +400,7 @@ static void test_network_unlabeled_pass(void)
 static void test_network_labeled_pass(void)
 {
     mcd_layout m;
-    network *net = make_net(5, 1.5f, &m);
+    network *net = make_net(5, 1.5f, HEAD_CONNECTED, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(net);
     float x[NB * NIN];
     make_input(x);
@@ -429,7 +438,7 @@ static void test_network_labeled_pass(void)
 static void test_network_inactive_hinge(void)
 {
     mcd_layout m;
-    network *net = make_net(0.5f, 1, &m);
+    network *net = make_net(0.5f, 1, HEAD_CONNECTED, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(net);
     layer *fc1 = &net->layers[HEAD1_FC], *fc2 = &net->layers[HEAD2_FC];
     memset(fc1->weights, 0, sizeof(float) * nweights(fc1));
@@ -458,7 +467,7 @@ static void test_network_inactive_hinge(void)
 static void test_network_saturated_finite(void)
 {
     mcd_layout m;
-    network *net = make_net(5, 1, &m);
+    network *net = make_net(5, 1, HEAD_CONNECTED, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(net);
     layer *fc1 = &net->layers[HEAD1_FC], *fc2 = &net->layers[HEAD2_FC];
     fc1->biases[0] = 80; /* p1: ~1, exp(-80) ~ 2e-35 (tiny, not 0), exactly 0 */
@@ -494,7 +503,7 @@ static void test_network_saturated_finite(void)
 static void test_l1_score(void)
 {
     mcd_layout m;
-    network *net = make_net(5, 1, &m);
+    network *net = make_net(5, 1, HEAD_CONNECTED, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(net);
     float x[NB * NIN];
     make_input(x);
@@ -537,7 +546,8 @@ static void test_l1_score(void)
  * d. the split's gradient sum and the step-A block
  * ------------------------------------------------------------------------------------- */
 
-/* A head's gradient at the split: its linear [connected] layer's logit delta times W. */
+/* A head's gradient at the split: its linear layer's logit delta times W ([connected], or
+ * a 1x1 [convolutional] on 1x1 features: the same weight layout, outputs x inputs). */
 static void head_input_grad(const layer *fc, double *g)
 {
     for (int b = 0; b < NB; ++b)
@@ -568,10 +578,10 @@ static int compare_split_grad(const network *net, int with_head2, const char *wh
     return bad + (gmax == 0);
 }
 
-static void test_split_gradient_sum(void)
+static void split_gradient_sum(enum head_kind kind)
 {
     mcd_layout m;
-    network *net = make_net(5, 1, &m);
+    network *net = make_net(5, 1, kind, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(net);
     float x[NB * NIN];
     make_input(x);
@@ -584,6 +594,7 @@ static void test_split_gradient_sum(void)
     float *head2_updates = malloc(sizeof(float) * nw);
     for (int labeled = 0; labeled < 2; ++labeled) {
         const char *what = labeled ? "labeled" : "unlabeled";
+        if (kind == HEAD_CONV1X1) what = labeled ? "1x1 conv heads, labeled" : "1x1 conv heads, unlabeled";
         zero_updates(net);
         run_pass(net, x, labeled, 1, 1);
         CU_ASSERT_EQUAL(compare_split_grad(net, 1, what), 0);
@@ -601,6 +612,12 @@ static void test_split_gradient_sum(void)
     }
     free(head2_updates);
     free_network(net);
+}
+
+static void test_split_gradient_sum(void)
+{
+    split_gradient_sum(HEAD_CONNECTED);
+    split_gradient_sum(HEAD_CONV1X1);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -670,11 +687,14 @@ typedef struct fd_target {
     enum loss_kind kind;
 } fd_target;
 
-static void gradient_check(const char *name, int labeled, int block_head2, const fd_target *t,
-                           int nt)
+static void gradient_check_heads(const char *label, enum head_kind kind, int labeled,
+                                 int block_head2, const fd_target *t, int nt)
 {
+    char name[96];
+    snprintf(name, sizeof name, "%s, %s heads", label,
+             kind == HEAD_CONV1X1 ? "1x1 [convolutional]" : "[connected]");
     mcd_layout m;
-    network *net = make_net(5, 1.5f, &m);
+    network *net = make_net(5, 1.5f, kind, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(net);
     float x[NB * NIN];
     make_input(x);
@@ -683,7 +703,7 @@ static void gradient_check(const char *name, int labeled, int block_head2, const
     run_pass(net, x, labeled, 1, 1);
     for (int j = 0; j < nt; ++j) {
         layer *l = &net->layers[t[j].layer];
-        char what[96];
+        char what[160];
         fd_stats st = {0};
         snprintf(what, sizeof what, "%s: layer %d weights", name, t[j].layer);
         fd_check(net, &m, x, t[j].kind, l->weights, l->weight_updates, nweights(l), what, &st);
@@ -697,6 +717,13 @@ static void gradient_check(const char *name, int labeled, int block_head2, const
         CU_ASSERT(st.significant >= st.checked / 4);
     }
     free_network(net);
+}
+
+static void gradient_check(const char *label, int labeled, int block_head2, const fd_target *t,
+                           int nt)
+{
+    gradient_check_heads(label, HEAD_CONNECTED, labeled, block_head2, t, nt);
+    gradient_check_heads(label, HEAD_CONV1X1, labeled, block_head2, t, nt);
 }
 
 static void test_fd_unlabeled(void)
