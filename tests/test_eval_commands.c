@@ -491,9 +491,21 @@ static void test_errors(void)
     CU_ASSERT(strstr(out, "-tpr") != NULL);
 }
 
+/* The suite's files go when it ends (the directory is mkdtemp's: no quoting needed). */
+static int cleanup(void)
+{
+    if (fx.ready) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx.dir);
+        if (system(cmd) != 0) return 1;
+        fx.ready = 0;
+    }
+    return 0;
+}
+
 int add_eval_commands_suite(void)
 {
-    CU_pSuite s = test_add_suite("eval commands");
+    CU_pSuite s = CU_add_suite("eval commands", NULL, cleanup);
     if (!s) return -1;
     return !CU_add_test(s, "score formulas and orientation", test_score_formulas) ||
            !CU_add_test(s, "batched scoring = one image at a time", test_batched_scoring) ||
