@@ -30,12 +30,14 @@ DN_CFLAGS := -Wall -Wno-unused-result -Wno-unknown-pragmas -Wfatal-errors -fPIC 
 # -O2, not -Ofast: the plugin must see NaN and Inf (bad cfg values, diverging losses).
 MCD_OPT    := $(if $(filter 1,$(DEBUG)),-O0 -g,-O2)
 MCD_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -fPIC $(MCD_OPT) $(DEFS)
-LDLIBS   := $(OPENCV_LIBS) -lopenblas -lstdc++ -lm -pthread
+GEMM_LIBS_onednn   := -ldnnl -lgomp
+GEMM_LIBS_openblas := -lopenblas
+LDLIBS   = $(OPENCV_LIBS) $(GEMM_LIBS_$(GEMM)) -lstdc++ -lm -pthread
 # Stock commands load MCD cfgs too: every call to parse_network_cfg goes to the plugin's parser.
 WRAP     := -Wl,--wrap=parse_network_cfg
 
 DEB_PACKAGES := build-essential pkg-config dpkg-dev xz-utils ca-certificates \
-                libopencv-dev libopenblas-dev libcunit1-dev \
+                libopencv-dev libdnnl-dev libopenblas-dev libcunit1-dev \
                 dataset-fashion-mnist gnuplot-nox
 # Only for regenerating the test fixtures (CI never needs them).
 FIXTURE_PACKAGES := python3 python3-torch python3-sklearn python3-numpy
@@ -50,9 +52,11 @@ DN_LIB_OBJS  := $(addprefix $(BUILD)/darknet/,$(DN_OBJ))
 DN_EXEC_OBJS := $(addprefix $(BUILD)/darknet-examples/,$(DN_EXECOBJ))
 LIBDARKNET   := $(BUILD)/libdarknet.a
 
-PLUGIN_SRCS  := $(filter-out plugin/mcd_main.c plugin/gemm_openblas.c,$(wildcard plugin/*.c)) $(wildcard plugin/*.cpp)
-# Linked as an object, before libdarknet.a, so that it replaces Darknet's gemm.o.
-GEMM_OBJ     := $(BUILD)/plugin/gemm_openblas.c.o
+# The gemm backend (onednn or openblas), linked as an object before libdarknet.a so that
+# it replaces Darknet's gemm.o.
+GEMM        ?= onednn
+PLUGIN_SRCS  := $(filter-out plugin/mcd_main.c plugin/gemm_%.c,$(wildcard plugin/*.c)) $(wildcard plugin/*.cpp)
+GEMM_OBJ     := $(BUILD)/plugin/gemm_$(GEMM).c.o
 PLUGIN_OBJS  := $(PLUGIN_SRCS:plugin/%=$(BUILD)/plugin/%.o)
 LIBMCD       := $(BUILD)/libmcd.a
 PLUGIN_HDRS  := $(wildcard plugin/*.h)

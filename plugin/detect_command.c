@@ -8,7 +8,6 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -22,6 +21,7 @@
 
 #include "annotate.h"
 #include "image_io.h"
+#include "gemm_backend.h"
 #include "mcd_commands.h"
 #include "mcd_error.h"
 #include "mcd_network.h"
@@ -258,17 +258,6 @@ static void emit(detector *d, const detect_opts *o, const record *rec)
 
 /* --- the network --------------------------------------------------------------------- */
 
-/* The gemm backend's thread count: oneDNN runs on OpenMP, OpenBLAS has its own pool.
- * Looked up at run time, so that detect works with whichever backend the binary has. */
-static void set_gemm_threads(int n)
-{
-    void (*set)(int);
-    *(void **)&set = dlsym(RTLD_DEFAULT, "omp_set_num_threads");
-    if (set) set(n);
-    *(void **)&set = dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
-    if (set) set(n);
-}
-
 /* input: the network's w x h x c floats. */
 static int classify(detector *d, const float *input, result *r)
 {
@@ -417,7 +406,7 @@ static int load_detector(const detect_opts *o, detector *d)
     }
     if (mcd_load_weights(d->net, o->weights, d->net->n, 1)) return -1;
     set_batch_network(d->net, 1);
-    if (o->threads) set_gemm_threads(o->threads);
+    if (o->threads) mcd_gemm_set_threads(o->threads);
     if (load_names(o->data, d->m.classes, &d->names)) {
         if (o->data_given) return -1;
         if (access(o->data, F_OK) == 0)

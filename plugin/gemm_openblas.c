@@ -6,6 +6,10 @@
  * Darknet's gemm.o: every convolution and connected layer runs on OpenBLAS (about 3x). */
 #include <cblas.h>
 
+#include "gemm_backend.h"
+
+void openblas_set_num_threads(int n);
+
 void gemm_cpu(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda, float *B,
               int ldb, float BETA, float *C, int ldc)
 {
@@ -17,4 +21,14 @@ void gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda, f
           int ldb, float BETA, float *C, int ldc)
 {
     gemm_cpu(TA, TB, M, N, K, ALPHA, A, lda, B, ldb, BETA, C, ldc);
+}
+
+void mcd_gemm_set_threads(int n)
+{
+    openblas_set_num_threads(n);
+}
+
+const char *mcd_gemm_backend(void)
+{
+    return "OpenBLAS";
 }

@@ -11,6 +11,7 @@
 
 extern "C" image mat_to_image(cv::Mat m); /* Darknet's, in image_opencv.cpp */
 extern "C" image resize_image(image im, int w, int h);
+extern "C" image make_image(int w, int h, int c);
 
 static int check_file(const char *path)
 {
@@ -44,7 +45,16 @@ extern "C" int mcd_read_image(const char *path, int w, int h, int c, image *out)
         mcd_set_error("cannot decode image '%s': not an image format OpenCV reads", path);
         return -1;
     }
-    image im = mat_to_image(m);
+    /* Darknet's mat_to_image swaps planes 0 and 2 whatever the channel count, which runs
+     * past a 1-channel image: copy grey pixels ourselves. */
+    image im;
+    if (c == 1) {
+        im = make_image(m.cols, m.rows, 1);
+        for (int y = 0; y < m.rows; ++y)
+            for (int x = 0; x < m.cols; ++x) im.data[y * m.cols + x] = m.at<unsigned char>(y, x) / 255.f;
+    } else {
+        im = mat_to_image(m);
+    }
     if (w && h && (im.w != w || im.h != h)) {
         image r = resize_image(im, w, h);
         free_image(im);

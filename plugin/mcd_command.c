@@ -1,7 +1,9 @@
 /* `darknet mcd`: the verb table and the help that lists it. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "gemm_backend.h"
 #include "mcd_commands.h"
 
 typedef struct mcd_verb {
@@ -49,6 +51,8 @@ int run_mcd(int argc, char **argv)
         print_help(argc < 2 ? stderr : stdout, prog);
         return argc < 2 ? 1 : 0;
     }
+    /* one gemm thread unless the user's environment asks for more (see gemm_backend.h) */
+    if (!getenv("OMP_NUM_THREADS") && !getenv("OPENBLAS_NUM_THREADS")) mcd_gemm_set_threads(1);
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; ++i)
         if (strcmp(argv[1], verbs[i].name) == 0) return verbs[i].run(argc - 1, argv + 1);
     fprintf(stderr, "darknet: error: unknown mcd verb '%s'\n\n", argv[1]);
