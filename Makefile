@@ -3,7 +3,8 @@
 #   make deps     install every Debian package the build, tests and data need (as root)
 #   make          fetch Darknet (scripts/fetch-darknet.sh) if needed, build bin/darknet
 #                 (bin/, because darknet/ is Darknet's source tree)
-#   make test     build and run the CUnit tests
+#   make test     build and run the CUnit tests, then a short end-to-end training run
+#   make demo     all of the above for a new user: deps, build, data, train, evaluate
 #
 # Darknet's source is never edited: its objects are compiled from DARKNET_SRC into build/.
 # Point DARKNET_SRC at your own tree of the same commit (with Debian's OpenCV 4 patches).
@@ -65,7 +66,7 @@ TEST_SRCS    := $(wildcard tests/*.c)
 TEST_OBJS    := $(TEST_SRCS:tests/%=$(BUILD)/tests/%.o)
 TEST_BIN     := $(BUILD)/tests/run_tests
 
-.PHONY: all deps deps-fixtures test fixtures clean distclean help
+.PHONY: all deps deps-fixtures test test-unit test-e2e demo fixtures clean distclean help
 all: $(BIN)/darknet
 
 help:
@@ -131,8 +132,26 @@ $(BUILD)/tests/%.c.o: tests/%.c tests/test_util.h $(PLUGIN_HDRS) $(DARKNET_SRC)/
 $(TEST_BIN): $(TEST_OBJS) $(LIBMCD) $(GEMM_OBJ) $(LIBDARKNET)
 	$(CC) $(OPT) $(WRAP) $^ -o $@ $(LDLIBS) -lcunit
 
-test: $(BIN)/darknet $(TEST_BIN)
+# make test = the CUnit suites, then an end-to-end run (train mcd-small on the small data
+# subset, evaluate it): a few minutes in all. make test-unit runs the suites alone.
+test: test-unit test-e2e
+
+test-unit: $(BIN)/darknet $(TEST_BIN)
 	DARKNET_BIN=$(BIN)/darknet TEST_LOG=$(BUILD)/tests/run_tests.stderr.log $(TEST_BIN)
+
+test-e2e: $(BIN)/darknet data-small
+	DARKNET_BIN=$(BIN)/darknet tests/e2e_small.sh $(BUILD)/e2e
+
+# The README's first command: install, build, prepare the data, train mcd-small on the full
+# data with its short schedule, calibrate the threshold and print the evaluation.
+DEMO_DIR ?= backup/demo
+demo:
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) deps; else echo "make demo: not root, skipping make deps"; fi
+	$(MAKE) all data
+	$(BIN)/darknet mcd train cfg/mcd-small.cfg -backup $(DEMO_DIR) -seed 1
+	$(BIN)/darknet mcd calibrate cfg/mcd-small.cfg $(DEMO_DIR)/mcd-small_final.weights
+	$(BIN)/darknet mcd valid cfg/mcd-small.cfg $(DEMO_DIR)/mcd-small_final.weights -plot $(DEMO_DIR)/plots
+	@echo "demo: weights, threshold and logs in $(DEMO_DIR)/, figures in $(DEMO_DIR)/plots/"
 
 # Regenerate tests/fixtures/ from the independent references (needs `make deps-fixtures`).
 fixtures:
@@ -186,8 +205,8 @@ data/fmnist-small/.complete: $(PREPARE_DATA) $(MNIST_JSON_DIR)/digits/9.json $(F
 	touch $@
 
 # tests/test_data.c checks data/fmnist-small and runs the converter on broken inputs.
-test: data-small
-test: export PREPARE_DATA_BIN := $(PREPARE_DATA)
-test: export FMNIST_DIR := $(FMNIST_DIR)
-test: export MNIST_JSON_DIR := $(MNIST_JSON_DIR)
+test-unit: data-small
+test-unit: export PREPARE_DATA_BIN := $(PREPARE_DATA)
+test-unit: export FMNIST_DIR := $(FMNIST_DIR)
+test-unit: export MNIST_JSON_DIR := $(MNIST_JSON_DIR)
 $(TEST_BIN): LDLIBS += -lz
