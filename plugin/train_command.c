@@ -82,7 +82,7 @@ typedef struct trainer {
     double interval_start, images;
     double time_pre, time_ft; /* seconds per step, measured */
     /* checkpoint choice */
-    double best_select, pretrain_acc;
+    double best_select, best_acc; /* best_acc: highest ID-val accuracy seen while fine-tuning */
 } trainer;
 
 static void usage(FILE *f)
@@ -278,6 +278,8 @@ static int setup_data(trainer *t)
     }
     const char *backup = t->opt->backup ? t->opt->backup : option_find_str(opts, "backup", "backup/");
     snprintf(t->backup, sizeof t->backup, "%s", backup);
+    size_t len = strlen(t->backup); /* "backup/" + "/" + name would read oddly in messages */
+    while (len > 1 && t->backup[len - 1] == '/') t->backup[--len] = 0;
     if (make_dirs(t->backup)) return -1;
 
     int nlab;
@@ -507,7 +509,7 @@ static void save_best_state(trainer *t)
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f) return;
-    fprintf(f, "best_select=%.9g\npretrain_acc=%.9g\n", t->best_select, t->pretrain_acc);
+    fprintf(f, "best_select=%.9g\nbest_acc=%.9g\n", t->best_select, t->best_acc);
     if (fclose(f) == 0) rename(tmp, path);
 }
 
@@ -518,9 +520,9 @@ static void load_best_state(trainer *t)
     FILE *f = fopen(path, "r");
     if (!f) return;
     double b, a;
-    if (fscanf(f, "best_select=%lf\npretrain_acc=%lf", &b, &a) == 2) {
+    if (fscanf(f, "best_select=%lf\nbest_acc=%lf", &b, &a) == 2) {
         t->best_select = b;
-        t->pretrain_acc = a;
+        t->best_acc = a;
     }
     fclose(f);
 }
@@ -531,8 +533,12 @@ static int select_checkpoint(trainer *t, size_t iter)
     if (!t->sel_id.n || !t->sel_unl.n) return 0;
     double acc, thresh;
     double flagged = select_score(t, &acc, &thresh);
-    /* the heads must stay good classifiers: at most 1 point below the pre-trained accuracy */
-    int eligible = acc >= t->pretrain_acc - 0.01;
+    /* The heads must stay good classifiers: a checkpoint competes only while its ID
+     * validation accuracy is within select_max_acc_drop of the best seen in fine-tuning.
+     * (Not of the pre-trained network's: the step from its last learning rate to the
+     * fine-tuning one costs a few points at once, whatever the OOD loss does.) */
+    if (acc > t->best_acc) t->best_acc = acc;
+    int eligible = acc >= t->best_acc - t->tc.select_max_acc_drop;
     int better = eligible && flagged > t->best_select;
     printf("select   %6zu  ID-val acc %.4f  L1 threshold@95%%TPR %.4f  held-out unlabeled "
            "flagged %.4f%s\n", iter, acc, thresh, flagged, better ? "  (best so far: saved)" : "");
@@ -614,17 +620,16 @@ static int run_finetuning(trainer *t)
     net->momentum = t->tc.finetune_momentum;
     net->decay = t->tc.finetune_decay;
     net->burn_in = 0;
+    t->best_select = -1;
+    t->best_acc = 0;
     if (start == 0) {
         zero_updates(net);
-        double thresh;
-        t->best_select = -1;
-        select_score(t, &t->pretrain_acc, &thresh);
-        printf("pre-trained network: ID-val accuracy %.4f, L1 threshold@95%%TPR %.4f\n",
-               t->pretrain_acc, thresh);
+        double thresh, acc;
+        double flagged = select_score(t, &acc, &thresh);
+        printf("pre-trained network: ID-val accuracy %.4f, L1 threshold@95%%TPR %.4f, "
+               "held-out unlabeled flagged %.4f\n", acc, thresh, flagged);
         save_best_state(t);
     } else {
-        t->best_select = -1;
-        t->pretrain_acc = 0;
         load_best_state(t);
     }
     printf("fine-tuning: iterations %zu to %zu (step A + step B each), lr %g, momentum %g, "

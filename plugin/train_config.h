@@ -16,6 +16,8 @@
  *   select_interval=50              fine-tuning iterations between checkpoint-choice checks
  *   select_images=2000              ID validation images used for checkpoint choice
  *   select_holdout=1000             unlabeled images held out of fine-tuning for the choice
+ *   select_max_acc_drop=0.02        a checkpoint competes only within this of the best
+ *                                   ID validation accuracy seen while fine-tuning
  *   log_interval=10                 batches between progress lines
  */
 #ifndef MCD_TRAIN_CONFIG_H
@@ -32,6 +34,7 @@ typedef struct mcd_train_config {
     int select_interval;
     int select_images;
     int select_holdout;
+    float select_max_acc_drop;
     int log_interval;
 } mcd_train_config;
 
