@@ -149,8 +149,8 @@ demo:
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) deps; else echo "make demo: not root, skipping make deps"; fi
 	$(MAKE) all data
 	$(BIN)/darknet mcd train cfg/mcd-small.cfg -backup $(DEMO_DIR) -seed 1
-	$(BIN)/darknet mcd calibrate cfg/mcd-small.cfg $(DEMO_DIR)/mcd-small_final.weights
-	$(BIN)/darknet mcd valid cfg/mcd-small.cfg $(DEMO_DIR)/mcd-small_final.weights -plot $(DEMO_DIR)/plots
+	$(BIN)/darknet mcd calibrate cfg/mcd-small.cfg $(DEMO_DIR)/mcd-small_best.weights
+	$(BIN)/darknet mcd valid cfg/mcd-small.cfg $(DEMO_DIR)/mcd-small_best.weights -plot $(DEMO_DIR)/plots
 	@echo "demo: weights, threshold and logs in $(DEMO_DIR)/, figures in $(DEMO_DIR)/plots/"
 
 # Regenerate tests/fixtures/ from the independent references (needs `make deps-fixtures`).
