@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "csv_field.h"
 #include "annotate.h"
 #include "image_io.h"
 #include "gemm_backend.h"
@@ -217,29 +218,15 @@ static void print_text(FILE *f, const record *rec)
             rec->r->label, 100.0 * rec->r->prob);
 }
 
-static void csv_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; ++s) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void print_csv(FILE *f, const record *rec, int header)
 {
     if (header)
         fprintf(f, "%s,class,class_index,prob,score,threshold,verdict\n",
                 rec->file ? "file" : "frame,time");
-    if (rec->file) csv_field(f, rec->file);
+    if (rec->file) mcd_csv_field(f, rec->file);
     else fprintf(f, "%ld,%.3f", rec->frame, rec->time);
     fputc(',', f);
-    csv_field(f, rec->r->label);
+    mcd_csv_field(f, rec->r->label);
     fprintf(f, ",%d,%.6f,%.6f,%.6g,%s\n", rec->r->cls, rec->r->prob, rec->r->score,
             rec->threshold, rec->r->ood ? "OOD" : "ID");
 }

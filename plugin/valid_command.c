@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "csv_field.h"
 #include "data_lists.h"
 #include "mcd_commands.h"
 #include "mcd_error.h"
@@ -257,21 +258,6 @@ static void print_threshold(const char *weights, const protocol *protocols, int 
     }
 }
 
-/* RFC 4180 field. */
-static void csv_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; ++s) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void write_csv(FILE *f, const char *path)
 {
     fprintf(f, "path,set,role,label,pred_avg,pred1,pred2");
@@ -280,9 +266,9 @@ static void write_csv(FILE *f, const char *path)
     for (int s = 0; s < n_sets; ++s)
         for (int i = 0; i < sets[s].n; ++i) {
             const ood_image_scores *sc = &sets[s].scores[i];
-            csv_field(f, sets[s].paths[i]);
+            mcd_csv_field(f, sets[s].paths[i]);
             fputc(',', f);
-            csv_field(f, sets[s].name);
+            mcd_csv_field(f, sets[s].name);
             fprintf(f, ",%s,", sets[s].ood ? "ood" : "id");
             if (sets[s].labels && sets[s].labels[i] >= 0) fprintf(f, "%d", sets[s].labels[i]);
             fprintf(f, ",%d,%d,%d", sc->pred_avg, sc->pred1, sc->pred2);
