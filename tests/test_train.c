@@ -1,0 +1,268 @@
+/* `darknet mcd train` through the binary on a tiny synthetic data set: the schedule runs to
+ * the end and writes every checkpoint; a checkpoint resumes where it stopped; SIGTERM saves
+ * and exits 143; a diverging loss stops with a message and leaves the last good checkpoint
+ * alone; bad data gets an error naming the file (and line) and exit status 1. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "darknet.h"
+#include "test_util.h"
+#include "weights_file.h"
+
+static const char *labels[] = {"alpha", "beta", "gamma"};
+static char dir[64];
+static char out[1 << 16];
+
+static const char *path_in(const char *name)
+{
+    static char buf[8][640];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+static int write_text(const char *name, const char *text)
+{
+    FILE *f = fopen(path_in(name), "w");
+    if (!f) return -1;
+    fputs(text, f);
+    return fclose(f);
+}
+
+/* Class c: a bright horizontal band in third c of the image; OOD: noise. */
+static void write_png(const char *stem, int cls, unsigned seed)
+{
+    image im = make_image(12, 12, 3);
+    srand(seed);
+    for (int y = 0; y < 12; ++y)
+        for (int x = 0; x < 12; ++x) {
+            float v = cls >= 0 ? (y / 4 == cls ? 0.9f : 0.1f) : (float)rand() / RAND_MAX;
+            for (int ch = 0; ch < 3; ++ch) im.data[ch * 144 + y * 12 + x] = v;
+        }
+    save_image_options(im, path_in(stem), PNG, 0); /* appends .png */
+    free_image(im);
+}
+
+/* n labeled images per class (file names carry the label) into a list file. */
+static void write_labeled(const char *list, const char *prefix, int n, unsigned seed)
+{
+    FILE *f = fopen(path_in(list), "w");
+    for (int i = 0; i < 3 * n; ++i) {
+        char stem[128];
+        snprintf(stem, sizeof stem, "img/%s%03d_%s", prefix, i, labels[i % 3]);
+        write_png(stem, i % 3, seed + i);
+        fprintf(f, "%s.png\n", path_in(stem));
+    }
+    fclose(f);
+}
+
+static void write_cfg(const char *name, const char *extra)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "[net]\nbatch=8\nheight=12\nwidth=12\nchannels=3\nlearning_rate=0.05\n"
+             "momentum=0.9\ndecay=0.0005\nmax_batches=30\nmin_crop=12\nmax_crop=12\n"
+             "finetune_batches=20\ncheckpoint_interval=10\nselect_interval=5\n"
+             "select_images=30\nselect_holdout=10\nlog_interval=5\n%s\n"
+             "[convolutional]\nbatch_normalize=1\nfilters=4\nsize=3\npad=1\nactivation=leaky\n"
+             "[avgpool]\n[mcd_split]\n[connected]\noutput=3\nactivation=linear\n[softmax]\n"
+             "[mcd_discrepancy]\n[mcd_l1]\n",
+             extra);
+    write_text(name, text);
+}
+
+static int setup(void)
+{
+    strcpy(dir, "/tmp/mcd-train-XXXXXX");
+    if (!mkdtemp(dir) || mkdir(path_in("img"), 0777)) return -1;
+    write_labeled("train.list", "t", 20, 1);
+    write_labeled("valid.list", "v", 10, 1000);
+    FILE *f = fopen(path_in("unlabeled.list"), "w");
+    for (int i = 0; i < 40; ++i) { /* half ID (no label in the name), half noise */
+        char stem[64];
+        snprintf(stem, sizeof stem, "img/u%03d", i);
+        write_png(stem, i % 2 ? -1 : (i / 2) % 3, 2000 + i);
+        fprintf(f, "%s.png\n", path_in(stem));
+    }
+    fclose(f);
+    write_text("labels.list", "alpha\nbeta\ngamma\n");
+    char data[1024];
+    snprintf(data, sizeof data, "classes=3\ntrain=%s\nvalid=%s\nlabels=%s\nunlabeled=%s\nbackup=%s\n",
+             path_in("train.list"), path_in("valid.list"), path_in("labels.list"),
+             path_in("unlabeled.list"), path_in("backup"));
+    write_text("tiny.data", data);
+    write_cfg("tiny.cfg", "");
+    return 0;
+}
+
+static int teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int train(const char *args)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s mcd train %s -data %s -seed 3 %s", test_darknet_bin(),
+             path_in("tiny.cfg"), path_in("tiny.data"), args);
+    int rc = test_run_command(cmd, out, sizeof out);
+    return rc;
+}
+
+static size_t seen_of(const char *weights)
+{
+    FILE *f = fopen(weights, "rb");
+    if (!f) return (size_t)-1;
+    int header[3];
+    size_t seen = (size_t)-1;
+    if (fread(header, sizeof(int), 3, f) != 3 || fread(&seen, sizeof seen, 1, f) != 1)
+        seen = (size_t)-1;
+    fclose(f);
+    return seen;
+}
+
+static void test_full_schedule(void)
+{
+    int rc = train("");
+    if (rc) printf("\n%s\n", out);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    static const char *files[] = {"tiny.weights", "tiny_pretrain.weights", "tiny_final.weights",
+                                  "tiny_best.weights", "tiny_train.csv", "tiny_select.csv"};
+    char p[600];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; ++i) {
+        snprintf(p, sizeof p, "backup/%s", files[i]);
+        CU_ASSERT_EQUAL(access(path_in(p), R_OK), 0);
+    }
+    /* 30 pre-training batches + 20 fine-tuning iterations, 8 images each */
+    CU_ASSERT_EQUAL(seen_of(path_in("backup/tiny_final.weights")), 50 * 8);
+    CU_ASSERT_EQUAL(seen_of(path_in("backup/tiny_pretrain.weights")), 30 * 8);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "pretrain"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "finetune"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "L_u"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "training complete"));
+    /* nothing half-written is left behind */
+    CU_ASSERT_NOT_EQUAL(access(path_in("backup/tiny.weights.tmp"), F_OK), 0);
+}
+
+static void test_resume(void)
+{
+    /* from the pre-training checkpoint: fine-tuning only, counted from iteration 0 */
+    char args[700];
+    snprintf(args, sizeof args, "%s -backup %s", path_in("backup/tiny_pretrain.weights"),
+             path_in("resumed"));
+    int rc = train(args);
+    if (rc) printf("\n%s\n", out);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_PTR_NULL(strstr(out, "pretrain "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "fine-tuning: iterations 0 to 20"));
+    CU_ASSERT_EQUAL(seen_of(path_in("resumed/tiny_final.weights")), 50 * 8);
+}
+
+static void test_sigterm_saves(void)
+{
+    char cmd[2048];
+    /* a long schedule, stopped by SIGTERM after a moment */
+    snprintf(cmd, sizeof cmd, "timeout --preserve-status -s TERM 3 %s mcd train %s -data %s "
+             "-backup %s -pretrain_batches 100000 > %s 2>&1; st=$?; tail -n 3 %s; exit $st",
+             test_darknet_bin(), path_in("tiny.cfg"), path_in("tiny.data"), path_in("stopped"),
+             path_in("stopped.log"), path_in("stopped.log"));
+    int rc = test_run_command(cmd, out, sizeof out);
+    if (rc != 143) printf("\n%s\n", out);
+    CU_ASSERT_EQUAL(rc, 143);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "saving a checkpoint"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "resume with"));
+    size_t seen = seen_of(path_in("stopped/tiny.weights"));
+    CU_ASSERT(seen != (size_t)-1 && seen > 0 && seen % 8 == 0);
+}
+
+static void test_divergence_stops(void)
+{
+    write_cfg("diverge.cfg", "");
+    /* an absurd learning rate overflows the weights within a few batches */
+    char text[4096];
+    FILE *f = fopen(path_in("diverge.cfg"), "r");
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    char *lr = strstr(text, "learning_rate=0.05");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(lr);
+    memcpy(lr, "learning_rate=1e30", 18);
+    write_text("diverge.cfg", text);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s mcd train %s -data %s -backup %s -seed 1",
+             test_darknet_bin(), path_in("diverge.cfg"), path_in("tiny.data"), path_in("div"));
+    int rc = test_run_command(cmd, out, sizeof out);
+    if (rc != 1) printf("\n%s\n", out);
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "not finite"));
+    CU_ASSERT_NOT_EQUAL(access(path_in("div/diverge_final.weights"), F_OK), 0);
+}
+
+static void test_bad_inputs(void)
+{
+    struct {
+        const char *data_extra; /* appended to a copy of tiny.data (later keys lose) */
+        const char *list_text;  /* written as bad.list when not NULL */
+        const char *want;
+    } cases[] = {
+        {"", "%s/img/missing.png\n", "missing.png"},
+        {"", "%s/img/t000_alpha.png\n%s/img/u000.png\n", ":2:"},
+    };
+    char cmd[2048];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        char list[1024];
+        snprintf(list, sizeof list, cases[i].list_text, dir, dir);
+        write_text("bad.list", list);
+        char data[1024];
+        snprintf(data, sizeof data, "classes=3\ntrain=%s\nvalid=%s\nlabels=%s\nunlabeled=%s\n",
+                 path_in("bad.list"), path_in("valid.list"), path_in("labels.list"),
+                 path_in("unlabeled.list"));
+        write_text("bad.data", data);
+        snprintf(cmd, sizeof cmd, "%s mcd train %s -data %s -backup %s", test_darknet_bin(),
+                 path_in("tiny.cfg"), path_in("bad.data"), path_in("badrun"));
+        int rc = test_run_command(cmd, out, sizeof out);
+        CU_ASSERT_EQUAL(rc, 1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "bad.list"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, cases[i].want));
+    }
+    /* a missing data file, a data file without unlabeled=, a bad option, a bad key */
+    snprintf(cmd, sizeof cmd, "%s mcd train %s -data /nonexistent.data", test_darknet_bin(),
+             path_in("tiny.cfg"));
+    CU_ASSERT_EQUAL(test_run_command(cmd, out, sizeof out), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "/nonexistent.data"));
+    char data[1024];
+    snprintf(data, sizeof data, "classes=3\ntrain=%s\nvalid=%s\nlabels=%s\n",
+             path_in("train.list"), path_in("valid.list"), path_in("labels.list"));
+    write_text("nounl.data", data);
+    snprintf(cmd, sizeof cmd, "%s mcd train %s -data %s", test_darknet_bin(), path_in("tiny.cfg"),
+             path_in("nounl.data"));
+    CU_ASSERT_EQUAL(test_run_command(cmd, out, sizeof out), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "unlabeled="));
+    snprintf(cmd, sizeof cmd, "%s mcd train %s -bogus 1", test_darknet_bin(), path_in("tiny.cfg"));
+    CU_ASSERT_EQUAL(test_run_command(cmd, out, sizeof out), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "-bogus"));
+    write_cfg("badkey.cfg", "finetune_momentum=fast");
+    snprintf(cmd, sizeof cmd, "%s mcd train %s -data %s", test_darknet_bin(),
+             path_in("badkey.cfg"), path_in("tiny.data"));
+    CU_ASSERT_EQUAL(test_run_command(cmd, out, sizeof out), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "finetune_momentum=fast"));
+}
+
+int add_train_suite(void)
+{
+    CU_pSuite s = CU_add_suite("mcd train", setup, teardown);
+    if (!s) return -1;
+    return !CU_add_test(s, "full schedule: every checkpoint, seen count", test_full_schedule) ||
+           !CU_add_test(s, "resume from the pre-training checkpoint", test_resume) ||
+           !CU_add_test(s, "SIGTERM saves a checkpoint, exit 143", test_sigterm_saves) ||
+           !CU_add_test(s, "a diverging loss stops training, exit 1", test_divergence_stops) ||
+           !CU_add_test(s, "bad data and options: exit 1 naming the file", test_bad_inputs);
+}
