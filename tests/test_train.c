@@ -166,6 +166,27 @@ static void test_resume(void)
     CU_ASSERT_EQUAL(seen_of(path_in("resumed/tiny_final.weights")), 50 * 8);
 }
 
+static void test_trunk_from_weights(void)
+{
+    /* the trunk (layers before [mcd_split]) from another run's weights; the schedule
+     * starts from batch 0 */
+    char args[900];
+    snprintf(args, sizeof args, "-trunk %s -pretrain_batches 2 -finetune_batches 0 -backup %s",
+             path_in("backup/tiny_final.weights"), path_in("trunk"));
+    int rc = train(args);
+    if (rc) printf("\n%s\n", out);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "loaded layers 0-1 of"));
+    CU_ASSERT_EQUAL(seen_of(path_in("trunk/tiny_pretrain.weights")), 2 * 8);
+    /* more layers than the trunk has, or a file too short for them: errors */
+    snprintf(args, sizeof args, "-trunk %s -trunk_layers 5", path_in("backup/tiny_final.weights"));
+    CU_ASSERT_EQUAL(train(args), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "-trunk_layers 5"));
+    snprintf(args, sizeof args, "-trunk %s", path_in("labels.list"));
+    CU_ASSERT_EQUAL(train(args), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "labels.list"));
+}
+
 static void test_sigterm_saves(void)
 {
     char cmd[2048];
@@ -262,6 +283,7 @@ int add_train_suite(void)
     if (!s) return -1;
     return !CU_add_test(s, "full schedule: every checkpoint, seen count", test_full_schedule) ||
            !CU_add_test(s, "resume from the pre-training checkpoint", test_resume) ||
+           !CU_add_test(s, "-trunk: the extractor from other weights", test_trunk_from_weights) ||
            !CU_add_test(s, "SIGTERM saves a checkpoint, exit 143", test_sigterm_saves) ||
            !CU_add_test(s, "a diverging loss stops training, exit 1", test_divergence_stops) ||
            !CU_add_test(s, "bad data and options: exit 1 naming the file", test_bad_inputs);
