@@ -10,6 +10,7 @@ int add_data_suite(void);
 int add_metrics_suite(void);
 int add_eval_commands_suite(void);
 int add_detect_suite(void);
+int add_detect_trained_suite(void);
 int add_train_suite(void);
 int add_discrepancy_suite(void);
 
@@ -25,6 +26,7 @@ int main(void)
         add_metrics_suite,
         add_eval_commands_suite,
         add_detect_suite,
+        add_detect_trained_suite,
         add_train_suite,
         add_discrepancy_suite,
     };
