@@ -70,7 +70,7 @@ TEST_BIN     := $(BUILD)/tests/run_tests
 all: $(BIN)/darknet
 
 help:
-	@sed -n '1,10p' Makefile
+	@sed -n '1,10p' Makefile; echo "  also: make data, data-small, test-unit, test-e2e, fixtures, clean; GEMM=openblas"
 
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get install)"; exit 1; fi
