@@ -26,6 +26,7 @@
 #include "mcd_commands.h"
 #include "mcd_error.h"
 #include "mcd_network.h"
+#include "ood_scores.h"
 #include "threshold_file.h"
 #include "video_writer.h"
 #include "weights_file.h"
@@ -378,20 +379,13 @@ static int load_detector(const detect_opts *o, detector *d)
                     t.id_list);
         fputc('\n', stderr);
     }
-    d->net = mcd_parse_network_cfg(o->cfg);
+    d->net = ood_load_network(o->cfg, o->weights, &d->m);
     if (!d->net) return -1;
-    if (mcd_find_layout(d->net, &d->m)) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s: %s", o->cfg, mcd_last_error());
-        mcd_set_error("%s", msg);
-        return -1;
-    }
     if (d->net->c != 1 && d->net->c != 3) {
         mcd_set_error("%s: channels=%d: detect reads images as 1 or 3 channels", o->cfg,
                       d->net->c);
         return -1;
     }
-    if (mcd_load_weights(d->net, o->weights, d->net->n, 1)) return -1;
     set_batch_network(d->net, 1);
     if (o->threads) mcd_gemm_set_threads(o->threads);
     if (load_names(o->data, d->m.classes, &d->names)) {
