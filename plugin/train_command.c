@@ -576,9 +576,12 @@ static int run_pretraining(trainer *t)
     network *net = t->net;
     size_t P = net->max_batches;
     if (current_batch(net) >= P) return 0;
-    printf("pre-training: batches %zu to %zu, batch %d, lr %g (policy %d), momentum %g, "
-           "decay %g\n", current_batch(net), P, net->batch * net->subdivisions,
-           net->learning_rate, net->policy, net->momentum, net->decay);
+    static const char *policies[] = {"constant", "step", "exp", "poly", "steps", "sig", "random"};
+    int pol = net->policy;
+    printf("pre-training: batches %zu to %zu, batch %d, lr %g now (base %g, policy %s), "
+           "momentum %g, decay %g\n", current_batch(net), P, net->batch * net->subdivisions,
+           get_current_rate(net), net->learning_rate,
+           pol >= 0 && pol <= RANDOM ? policies[pol] : "?", net->momentum, net->decay);
     set_loader(t, &t->largs, t->train_paths, t->ntrain, t->labels, &t->lbuf, 1);
     t->lthread = load_data(t->largs);
     mcd_block_head2(net, &t->m, 0);
