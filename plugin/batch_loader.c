@@ -78,7 +78,8 @@ static void *load_batch(void *arg)
         image im;
         if (mcd_read_image(path, 0, 0, 3, &im)) {
             /* the error buffer is this thread's own: copy it for the trainer */
-            snprintf(l->error, sizeof l->error, "%s", mcd_last_error());
+            snprintf(l->error, sizeof l->error, "%s (listed in '%s')", mcd_last_error(),
+                     c->list_name);
             for (int j = i; j < c->batch; ++j) d->X.vals[j] = calloc(d->X.cols, sizeof(float));
             return NULL;
         }

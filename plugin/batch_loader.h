@@ -23,6 +23,7 @@
 typedef struct batch_loader_config {
     char **paths;
     int npaths;
+    const char *list_name; /* the list the paths came from, for messages */
     char **labels;   /* NULL: unlabeled, all-zero truth */
     int classes;
     int batch;       /* images per batch */

@@ -72,6 +72,7 @@ typedef struct trainer {
     char **labels;
     int classes;
     char **train_paths, **unl_paths;
+    char train_list[1024], unl_list[1024]; /* their list files, for messages */
     int ntrain, nunl;
     image_set sel_id, sel_unl;
     unsigned long seed;
@@ -293,6 +294,8 @@ static int setup_data(trainer *t)
     }
     t->classes = nlab;
     fprintf(stderr, "checking the data lists of %s ...\n", datafile);
+    snprintf(t->train_list, sizeof t->train_list, "%s", train_file);
+    if (unl_file) snprintf(t->unl_list, sizeof t->unl_list, "%s", unl_file);
     t->train_paths = mcd_read_list(train_file, &t->ntrain, 1);
     if (!t->train_paths || mcd_check_labels(t->train_paths, t->ntrain, t->labels, nlab, train_file))
         return -1;
@@ -329,12 +332,12 @@ static int setup_data(trainer *t)
 enum { STREAM_PRETRAIN = 1, STREAM_FINETUNE_LABELED, STREAM_FINETUNE_UNLABELED };
 
 /* Start a loader at batch `first` of its stream. */
-static void start_loader(trainer *t, batch_loader *l, char **paths, int n, char **labels,
-                         int augment, int stream, size_t first)
+static void start_loader(trainer *t, batch_loader *l, char **paths, int n, const char *list,
+                         char **labels, int augment, int stream, size_t first)
 {
     network *net = t->net;
     batch_loader_config c = {
-        .paths = paths, .npaths = n, .labels = labels, .classes = t->classes,
+        .paths = paths, .npaths = n, .list_name = list, .labels = labels, .classes = t->classes,
         .batch = net->batch, .w = net->w, .h = net->h,
         .seed = t->seed, .stream = (uint64_t)stream, .first = first,
     };
@@ -569,8 +572,8 @@ static int run_pretraining(trainer *t)
     printf("pre-training: batches %zu to %zu, batch %d, lr %g (policy %d), momentum %g, "
            "decay %g\n", current_batch(net), P, net->batch * net->subdivisions,
            net->learning_rate, net->policy, net->momentum, net->decay);
-    start_loader(t, &t->lload, t->train_paths, t->ntrain, t->labels, 1, STREAM_PRETRAIN,
-                 current_batch(net) * net->subdivisions);
+    start_loader(t, &t->lload, t->train_paths, t->ntrain, t->train_list, t->labels, 1,
+                 STREAM_PRETRAIN, current_batch(net) * net->subdivisions);
     mcd_block_head2(net, &t->m, 0);
     t->interval_start = what_time_is_it_now();
     int rc = 0;
@@ -626,10 +629,10 @@ static int run_finetuning(trainer *t)
            "decay %g, margin %g\n", start, F, net->learning_rate, net->momentum, net->decay,
            mcd_discrepancy_margin(&net->layers[t->m.discrepancy]));
     /* an iteration takes 2 labeled batches (steps A and B) and 1 unlabeled per subdivision */
-    start_loader(t, &t->lload, t->train_paths, t->ntrain, t->labels, t->tc.finetune_augment,
-                 STREAM_FINETUNE_LABELED, start * 2 * net->subdivisions);
-    start_loader(t, &t->uload, t->unl_paths, t->nunl, NULL, t->tc.finetune_augment,
-                 STREAM_FINETUNE_UNLABELED, start * net->subdivisions);
+    start_loader(t, &t->lload, t->train_paths, t->ntrain, t->train_list, t->labels,
+                 t->tc.finetune_augment, STREAM_FINETUNE_LABELED, start * 2 * net->subdivisions);
+    start_loader(t, &t->uload, t->unl_paths, t->nunl, t->unl_list, NULL,
+                 t->tc.finetune_augment, STREAM_FINETUNE_UNLABELED, start * net->subdivisions);
     t->interval_start = what_time_is_it_now();
     int rc = 0;
     while (current_batch(net) < P + F) {
