@@ -205,12 +205,8 @@ static int check_net_options(parse_state *ps)
                       ps->file, s->line, s->type);
         return -1;
     }
-    if ((long long)inputs * batch > (1LL << 28)) {
-        mcd_set_error("%s:%d: %s: batch=%d images of %d values each would not fit in memory",
-                      ps->file, s->line, s->type, batch, inputs);
-        return -1;
-    }
-    return 0;
+    return check_buffer_size(ps->file, s, "the input (batch x height x width x channels)",
+                             (long long)inputs * batch);
 }
 
 static layer parse_stock(cfg_section *s, size_params params, network *net, int count)

@@ -12,7 +12,12 @@
 
 /* A layer may hold at most this many floats in one buffer (1 GiB): beyond it a typo like
  * filters=100000 would take the machine's memory, or overflow Darknet's int sizes. */
-#define MAX_BUFFER_FLOATS (1L << 28)
+static long max_buffer_floats = 1L << 28;
+
+void stock_check_set_buffer_limit(long floats)
+{
+    max_buffer_floats = floats;
+}
 
 typedef enum { V_INT, V_FLOAT, V_INT_LIST, V_FLOAT_LIST, V_ACTIVATION, V_POLICY } value_kind;
 
@@ -202,11 +207,11 @@ static int int_or(const cfg_section *s, const char *key, int def)
     return v ? atoi(v) : def;
 }
 
-static int too_big(const char *file, const cfg_section *s, const char *what, long long floats)
+int check_buffer_size(const char *file, const cfg_section *s, const char *what, long long floats)
 {
-    if (floats <= MAX_BUFFER_FLOATS) return 0;
+    if (floats <= max_buffer_floats) return 0;
     mcd_set_error("%s:%d: %s: %s would take %lld floats (more than %ld): check the sizes",
-                  file, s->line, s->type, what, floats, MAX_BUFFER_FLOATS);
+                  file, s->line, s->type, what, floats, max_buffer_floats);
     return -1;
 }
 
@@ -254,9 +259,9 @@ int check_layer_input(const char *file, const cfg_section *s, size_params p, int
         out_w = (w + 2 * pad - size) / stride + 1;
         out_h = (h + 2 * pad - size) / stride + 1;
         if (w + 2 * pad < size || h + 2 * pad < size) out_w = out_h = 0;
-        if (too_big(file, s, "the weights", c / groups * n * size * size) ||
-            too_big(file, s, "the workspace", out_w * out_h * size * size * c / groups) ||
-            too_big(file, s, "the output", out_w * out_h * n * batch))
+        if (check_buffer_size(file, s, "the weights", c / groups * n * size * size) ||
+            check_buffer_size(file, s, "the workspace", out_w * out_h * size * size * c / groups) ||
+            check_buffer_size(file, s, "the output", out_w * out_h * n * batch))
             return -1;
         break;
     }
@@ -264,9 +269,9 @@ int check_layer_input(const char *file, const cfg_section *s, size_params p, int
         int pad = find_value(s, "padding") ? int_or(s, "padding", 0) : int_or(s, "pad", 0) ? size / 2 : 0;
         out_w = (w - 1) * stride + size - 2 * pad;
         out_h = (h - 1) * stride + size - 2 * pad;
-        if (too_big(file, s, "the weights", c * n * size * size) ||
-            too_big(file, s, "the workspace", w * h * size * size * n) ||
-            too_big(file, s, "the output", out_w * out_h * n * batch))
+        if (check_buffer_size(file, s, "the weights", c * n * size * size) ||
+            check_buffer_size(file, s, "the workspace", w * h * size * size * n) ||
+            check_buffer_size(file, s, "the output", out_w * out_h * n * batch))
             return -1;
         break;
     }
@@ -275,8 +280,8 @@ int check_layer_input(const char *file, const cfg_section *s, size_params p, int
         out_w = (w + 2 * pad - size) / stride + 1;
         out_h = (h + 2 * pad - size) / stride + 1;
         if (w + 2 * pad < size || h + 2 * pad < size) out_w = out_h = 0;
-        if (too_big(file, s, "the weights", out_w * out_h * size * size * c * n) ||
-            too_big(file, s, "the output", out_w * out_h * n * batch))
+        if (check_buffer_size(file, s, "the weights", out_w * out_h * size * size * c * n) ||
+            check_buffer_size(file, s, "the output", out_w * out_h * n * batch))
             return -1;
         break;
     }
@@ -289,8 +294,8 @@ int check_layer_input(const char *file, const cfg_section *s, size_params p, int
     }
     case CONNECTED: {
         long long out = int_or(s, "output", 1);
-        if (too_big(file, s, "the weights", (long long)p.inputs * out) ||
-            too_big(file, s, "the output", out * batch))
+        if (check_buffer_size(file, s, "the weights", (long long)p.inputs * out) ||
+            check_buffer_size(file, s, "the output", out * batch))
             return -1;
         break;
     }
@@ -302,7 +307,7 @@ int check_layer_input(const char *file, const cfg_section *s, size_params p, int
         }
         out_w = stride > 0 ? w * stride : w / -stride;
         out_h = stride > 0 ? h * stride : h / -stride;
-        if (too_big(file, s, "the output", out_w * out_h * c * batch)) return -1;
+        if (check_buffer_size(file, s, "the output", out_w * out_h * c * batch)) return -1;
         break;
     case REORG:
         if (w % stride || h % stride) out_w = out_h = 0;

@@ -26,4 +26,11 @@ int check_layer_output(const char *file, const cfg_section *s, const layer *l, s
  * that no parse function read: a misspelt key is ignored, so say so. */
 void warn_unused_keys(const char *file, const cfg_section *s);
 
+/* 0 if a buffer of this many floats is within the limit below, else -1 with an error naming
+ * file:line, section and `what`. */
+int check_buffer_size(const char *file, const cfg_section *s, const char *what, long long floats);
+
+/* The most floats one layer buffer may take (default 2^28, 1 GiB); the fuzzer lowers it. */
+void stock_check_set_buffer_limit(long floats);
+
 #endif

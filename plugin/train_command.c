@@ -324,7 +324,7 @@ static int setup_data(trainer *t)
     fprintf(stderr, "%d labeled training images, %d unlabeled for fine-tuning; checkpoint "
             "choice on %d ID validation + %d held-out unlabeled images\n",
             t->ntrain, t->nunl, t->sel_id.n, t->sel_unl.n);
-    free_list(opts);
+    mcd_free_data_file(opts);
     return 0;
 }
 

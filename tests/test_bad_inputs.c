@@ -138,7 +138,7 @@ static const struct {
     {"[net]\nbatch=4\nheight=6\nwidth=6\nchannels=1\npolicy=steps\nsteps=10,20\nscales=.1\n"
      "[connected]\noutput=3\n", {":1: [net]", "policy=steps"}},
     {"[net]\nbatch=100000\nheight=600\nwidth=600\nchannels=3\n[connected]\noutput=3\n",
-     {":1: [net]", "memory"}},
+     {":1: [net]", "the input"}},
 };
 
 static void test_bad_stock_sections(void)
@@ -282,6 +282,10 @@ static void test_bad_data_files(void)
         expect_error(run(TRAIN_ARGS, path_in("small.cfg"), path_in("nokey.data"), path_in("nokey")),
                      keys[i], "nokey.data", strstr(want, "unlabeled") ? "unlabeled=" : want);
     }
+    /* a line that is not key=value (Darknet warns and reads on) */
+    write_text("garbled.data", "classes=10\ntrain " SMALL "/train.list\n");
+    expect_error(run(TRAIN_ARGS, path_in("small.cfg"), path_in("garbled.data"), path_in("nokey")),
+                 "garbled .data", "garbled.data:2:", "key=value");
     /* list files: missing, empty, a line naming no file */
     write_text("empty.list", "");
     write_text("blank.list", "\n\n");
