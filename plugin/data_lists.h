@@ -16,8 +16,10 @@ int mcd_label_of(const char *path, char **labels, int k);
 /* 0 if every path has exactly one label, else -1 with an error naming list:line. */
 int mcd_check_labels(char **paths, int n, char **labels, int k, const char *list_name);
 
-/* A Darknet .data file (key=value). NULL with an error if it cannot be read. */
+/* A Darknet .data file (key=value lines, # comments). NULL with an error naming the file
+ * (and line) if it cannot be read or a line is not key=value. */
 list *mcd_read_data_file(const char *file);
+void mcd_free_data_file(list *options);
 /* A key's value; NULL with an error naming the .data file and key when it is absent. */
 const char *mcd_data_value(list *options, const char *file, const char *key);
 

@@ -42,7 +42,7 @@ extern "C" int mcd_read_image(const char *path, int w, int h, int c, image *out)
         return -1;
     }
     if (m.empty()) {
-        mcd_set_error("cannot decode image '%s': not an image format OpenCV reads", path);
+        mcd_set_error("cannot decode image '%s': empty, truncated, corrupt or not an image format OpenCV reads", path);
         return -1;
     }
     /* Darknet's mat_to_image swaps planes 0 and 2 whatever the channel count, which runs

@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static char last_error[1024];
+/* One per thread: the trainer's loading threads read images (and fail) at the same time. */
+static __thread char last_error[1024];
 
 void mcd_set_error(const char *fmt, ...)
 {

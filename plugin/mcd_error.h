@@ -1,6 +1,7 @@
 /* Error reporting for the plugin: functions that can fail on bad input return an error
  * value and leave a message naming the file, section and key here; the command that called
- * them prints it and exits non-zero. Nothing below a command calls exit(). */
+ * them prints it and exits non-zero. Nothing below a command calls exit(). The message is
+ * per thread. */
 #ifndef MCD_ERROR_H
 #define MCD_ERROR_H
 

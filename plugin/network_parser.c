@@ -16,6 +16,7 @@
 #include "mcd_error.h"
 #include "mcd_network.h"
 #include "split_layer.h"
+#include "stock_section_check.h"
 
 enum section_kind { SEC_STOCK, SEC_SPLIT, SEC_HEAD, SEC_DISCREPANCY, SEC_L1 };
 
@@ -175,6 +176,16 @@ static void plan_steps(parse_state *ps)
     ps->nsteps = n;
 }
 
+/* Numbers and names in [net] and every stock section; the plugin's own sections are read
+ * strictly where they are built. */
+static int check_values(parse_state *ps)
+{
+    for (int i = 0; i < ps->nsec; ++i)
+        if ((i == 0 || ps->kind[i] == SEC_STOCK) && check_section_values(ps->file, ps->sec[i]))
+            return -1;
+    return 0;
+}
+
 static int check_net_options(parse_state *ps)
 {
     cfg_section *s = ps->sec[0];
@@ -194,7 +205,8 @@ static int check_net_options(parse_state *ps)
                       ps->file, s->line, s->type);
         return -1;
     }
-    return 0;
+    return check_buffer_size(ps->file, s, "the input (batch x height x width x channels)",
+                             (long long)inputs * batch);
 }
 
 static layer parse_stock(cfg_section *s, size_params params, network *net, int count)
@@ -251,7 +263,6 @@ static layer parse_stock(cfg_section *s, size_params params, network *net, int c
     l.dontloadscales = option_find_int_quiet(options, "dontloadscales", 0);
     l.learning_rate_scale = option_find_float_quiet(options, "learning_rate", 1);
     l.smooth = option_find_float_quiet(options, "smooth", 0);
-    option_unused(options);
     return l;
 }
 
@@ -337,13 +348,25 @@ static network *build_network(parse_state *ps)
     for (int count = 0; count < ps->nsteps; ++count) {
         build_step *st = &ps->steps[count];
         params.index = count;
-        fprintf(stderr, "%5d ", count);
         layer l;
         if (st->kind == SEC_STOCK) {
+            if (check_layer_input(ps->file, st->s, params, count)) {
+                free_network(net);
+                return NULL;
+            }
+            fprintf(stderr, "%5d ", count);
             l = parse_stock(st->s, params, net, count);
-        } else if (parse_plugin(ps, st, params, net, count, &split_at, &softmax1, &l)) {
-            free_network(net);
-            return NULL;
+            net->layers[count] = l;
+            if (check_layer_output(ps->file, st->s, &l, params)) {
+                free_network(net);
+                return NULL;
+            }
+        } else {
+            fprintf(stderr, "%5d ", count);
+            if (parse_plugin(ps, st, params, net, count, &split_at, &softmax1, &l)) {
+                free_network(net);
+                return NULL;
+            }
         }
         net->layers[count] = l;
         if (l.workspace_size > workspace_size) workspace_size = l.workspace_size;
@@ -353,6 +376,9 @@ static network *build_network(parse_state *ps)
         params.inputs = l.outputs;
     }
     finish_network(net, workspace_size);
+    /* after the build, so that a head built twice warns once */
+    for (int i = 1; i < ps->nsec; ++i)
+        if (ps->kind[i] == SEC_STOCK) warn_unused_keys(ps->file, ps->sec[i]);
     return net;
 }
 
@@ -372,7 +398,8 @@ network *mcd_parse_network_cfg(const char *filename)
     } else if (!is_net_section(ps.sec[0]->type)) {
         mcd_set_error("%s:%d: the first section must be [net] or [network], not %s", filename,
                       ps.sec[0]->line, ps.sec[0]->type);
-    } else if (!classify_sections(&ps) && !check_structure(&ps) && !check_net_options(&ps)) {
+    } else if (!classify_sections(&ps) && !check_structure(&ps) && !check_values(&ps) &&
+               !check_net_options(&ps)) {
         plan_steps(&ps);
         net = build_network(&ps);
     }

@@ -6,7 +6,9 @@
  *    step A: a labeled batch, CE(F1) + CE(F2) with head 2 blocked from the trunk; update.
  *    step B: a labeled batch (CE on both heads) and an unlabeled batch ([mcd_discrepancy]'s
  *            L_u), separate forward passes, gradients accumulated; one update.
- * Both loaders run in Darknet's loading threads, one batch ahead of the compute.
+ * Both loaders (batch_loader.c) read one batch ahead of the compute, in threads of their own;
+ * a batch's random picks and augmentation come from (seed, loader, batch number), so runs
+ * with the same seed train on the same batches.
  * One counter, the weights file's `seen`, says where training is: batch b < max_batches is
  * pre-training, b >= max_batches is fine-tuning iteration b - max_batches. So any
  * checkpoint resumes where it stopped. */
@@ -20,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batch_loader.h"
 #include "darknet.h"
 #include "data_lists.h"
 #include "discrepancy_layer.h"
@@ -45,7 +48,7 @@ typedef struct train_options {
     const char *trunk;
     int trunk_layers;
     const char *backup;
-    int seed;
+    int seed;             /* -1: from the clock */
     int clear;
     int pretrain_batches; /* -1: the cfg's max_batches */
     int finetune_batches; /* -1: the cfg's finetune_batches */
@@ -69,12 +72,11 @@ typedef struct trainer {
     char **labels;
     int classes;
     char **train_paths, **unl_paths;
+    char train_list[1024], unl_list[1024]; /* their list files, for messages */
     int ntrain, nunl;
     image_set sel_id, sel_unl;
-    load_args largs, uargs;
-    data lbuf, ubuf;
-    pthread_t lthread, uthread;
-    int uloading;
+    unsigned long seed;
+    batch_loader lload, uload; /* labeled, unlabeled */
     FILE *csv, *select_csv;
     /* statistics of the current log interval */
     double sum_ce1, sum_ce2, sum_lu, sum_h1, sum_h2, sum_acc;
@@ -292,6 +294,8 @@ static int setup_data(trainer *t)
     }
     t->classes = nlab;
     fprintf(stderr, "checking the data lists of %s ...\n", datafile);
+    snprintf(t->train_list, sizeof t->train_list, "%s", train_file);
+    if (unl_file) snprintf(t->unl_list, sizeof t->unl_list, "%s", unl_file);
     t->train_paths = mcd_read_list(train_file, &t->ntrain, 1);
     if (!t->train_paths || mcd_check_labels(t->train_paths, t->ntrain, t->labels, nlab, train_file))
         return -1;
@@ -320,47 +324,36 @@ static int setup_data(trainer *t)
     fprintf(stderr, "%d labeled training images, %d unlabeled for fine-tuning; checkpoint "
             "choice on %d ID validation + %d held-out unlabeled images\n",
             t->ntrain, t->nunl, t->sel_id.n, t->sel_unl.n);
-    free_list(opts);
+    mcd_free_data_file(opts);
     return 0;
 }
 
-static void set_loader(trainer *t, load_args *a, char **paths, int n, char **labels, data *buf,
-                       int augment)
+/* Streams of the loaders' random numbers: one per loader and phase. */
+enum { STREAM_PRETRAIN = 1, STREAM_FINETUNE_LABELED, STREAM_FINETUNE_UNLABELED };
+
+/* Start a loader at batch `first` of its stream. */
+static void start_loader(trainer *t, batch_loader *l, char **paths, int n, const char *list,
+                         char **labels, int augment, int stream, size_t first)
 {
     network *net = t->net;
-    memset(a, 0, sizeof *a);
-    a->w = net->w;
-    a->h = net->h;
-    a->size = net->w;
-    a->threads = 2;
-    a->paths = paths;
-    a->m = n;
-    a->n = net->batch;
-    a->labels = labels;
-    a->classes = t->classes;
-    a->type = CLASSIFICATION_DATA;
-    a->d = buf;
+    batch_loader_config c = {
+        .paths = paths, .npaths = n, .list_name = list, .labels = labels, .classes = t->classes,
+        .batch = net->batch, .w = net->w, .h = net->h,
+        .seed = t->seed, .stream = (uint64_t)stream, .first = first,
+    };
     if (augment) {
-        a->min = net->min_ratio * net->w;
-        a->max = net->max_ratio * net->w;
-        a->angle = net->angle;
-        a->aspect = net->aspect;
-        a->exposure = net->exposure;
-        a->saturation = net->saturation;
-        a->hue = net->hue;
-    } else { /* identity crop; Darknet's loader still flips at random */
-        a->min = a->max = net->w;
-        a->aspect = a->exposure = a->saturation = 1;
+        c.min = net->min_ratio * net->w;
+        c.max = net->max_ratio * net->w;
+        c.angle = net->angle;
+        c.aspect = net->aspect;
+        c.exposure = net->exposure;
+        c.saturation = net->saturation;
+        c.hue = net->hue;
+    } else { /* identity crop; random flips still, as Darknet's loader does */
+        c.min = c.max = net->w;
+        c.aspect = c.exposure = c.saturation = 1;
     }
-}
-
-/* Next batch from a loader; the next one starts loading at once. */
-static data next_batch(load_args *a, pthread_t *thread, data *buf)
-{
-    pthread_join(*thread, 0);
-    data d = *buf;
-    *thread = load_data(*a);
-    return d;
+    batch_loader_start(l, &c);
 }
 
 /* One forward + backward pass; labeled passes train the heads with CE, unlabeled passes
@@ -582,16 +575,17 @@ static int run_pretraining(trainer *t)
            "momentum %g, decay %g\n", current_batch(net), P, net->batch * net->subdivisions,
            get_current_rate(net), net->learning_rate,
            pol >= 0 && pol <= RANDOM ? policies[pol] : "?", net->momentum, net->decay);
-    set_loader(t, &t->largs, t->train_paths, t->ntrain, t->labels, &t->lbuf, 1);
-    t->lthread = load_data(t->largs);
+    start_loader(t, &t->lload, t->train_paths, t->ntrain, t->train_list, t->labels, 1,
+                 STREAM_PRETRAIN, current_batch(net) * net->subdivisions);
     mcd_block_head2(net, &t->m, 0);
     t->interval_start = what_time_is_it_now();
     int rc = 0;
     while (current_batch(net) < P) {
         size_t step = current_batch(net);
         for (int s = 0; s < net->subdivisions && rc == 0; ++s) {
-            data d = next_batch(&t->largs, &t->lthread, &t->lbuf);
-            if (train_pass(t, d, 1)) rc = diverged(t, "pre-training", step);
+            data d;
+            if (batch_loader_next(&t->lload, &d)) rc = -1;
+            else if (train_pass(t, d, 1)) rc = diverged(t, "pre-training", step);
             free_data(d);
         }
         if (rc) break;
@@ -604,8 +598,7 @@ static int run_pretraining(trainer *t)
         if (done % t->tc.checkpoint_interval == 0 && save_checkpoint(t, "")) rc = -1;
         if (rc || (rc = stop_for_signal(t))) break;
     }
-    pthread_join(t->lthread, 0);
-    free_data(t->lbuf);
+    batch_loader_stop(&t->lload);
     if (rc) return rc;
     if (save_checkpoint(t, "_pretrain") || save_checkpoint(t, "")) return -1;
     printf("pre-training done: %s/%s_pretrain.weights\n", t->backup, t->base);
@@ -638,10 +631,11 @@ static int run_finetuning(trainer *t)
     printf("fine-tuning: iterations %zu to %zu (step A + step B each), lr %g, momentum %g, "
            "decay %g, margin %g\n", start, F, net->learning_rate, net->momentum, net->decay,
            mcd_discrepancy_margin(&net->layers[t->m.discrepancy]));
-    set_loader(t, &t->largs, t->train_paths, t->ntrain, t->labels, &t->lbuf, t->tc.finetune_augment);
-    set_loader(t, &t->uargs, t->unl_paths, t->nunl, NULL, &t->ubuf, t->tc.finetune_augment);
-    t->lthread = load_data(t->largs);
-    t->uthread = load_data(t->uargs);
+    /* an iteration takes 2 labeled batches (steps A and B) and 1 unlabeled per subdivision */
+    start_loader(t, &t->lload, t->train_paths, t->ntrain, t->train_list, t->labels,
+                 t->tc.finetune_augment, STREAM_FINETUNE_LABELED, start * 2 * net->subdivisions);
+    start_loader(t, &t->uload, t->unl_paths, t->nunl, t->unl_list, NULL,
+                 t->tc.finetune_augment, STREAM_FINETUNE_UNLABELED, start * net->subdivisions);
     t->interval_start = what_time_is_it_now();
     int rc = 0;
     while (current_batch(net) < P + F) {
@@ -649,8 +643,9 @@ static int run_finetuning(trainer *t)
         /* step A: CE on both heads; head 2 trains its own weights only */
         mcd_block_head2(net, &t->m, 1);
         for (int s = 0; s < net->subdivisions && rc == 0; ++s) {
-            data d = next_batch(&t->largs, &t->lthread, &t->lbuf);
-            if (train_pass(t, d, 1)) rc = diverged(t, "fine-tuning (step A)", it);
+            data d;
+            if (batch_loader_next(&t->lload, &d)) rc = -1;
+            else if (train_pass(t, d, 1)) rc = diverged(t, "fine-tuning (step A)", it);
             free_data(d);
         }
         mcd_block_head2(net, &t->m, 0);
@@ -658,12 +653,13 @@ static int run_finetuning(trainer *t)
         update_network(net);
         /* step B: CE on a labeled batch + L_u on an unlabeled batch, one update */
         for (int s = 0; s < net->subdivisions && rc == 0; ++s) {
-            data d = next_batch(&t->largs, &t->lthread, &t->lbuf);
-            if (train_pass(t, d, 1)) rc = diverged(t, "fine-tuning (step B)", it);
+            data d, u;
+            if (batch_loader_next(&t->lload, &d)) rc = -1;
+            else if (train_pass(t, d, 1)) rc = diverged(t, "fine-tuning (step B)", it);
             free_data(d);
             if (rc) break;
-            data u = next_batch(&t->uargs, &t->uthread, &t->ubuf);
-            if (train_pass(t, u, 0)) rc = diverged(t, "fine-tuning (step B, unlabeled)", it);
+            if (batch_loader_next(&t->uload, &u)) rc = -1;
+            else if (train_pass(t, u, 0)) rc = diverged(t, "fine-tuning (step B, unlabeled)", it);
             free_data(u);
         }
         if (rc) break;
@@ -677,10 +673,8 @@ static int run_finetuning(trainer *t)
         if (!rc && done % t->tc.checkpoint_interval == 0 && save_checkpoint(t, "")) rc = -1;
         if (rc || (rc = stop_for_signal(t))) break;
     }
-    pthread_join(t->lthread, 0);
-    pthread_join(t->uthread, 0);
-    free_data(t->lbuf);
-    free_data(t->ubuf);
+    batch_loader_stop(&t->lload);
+    batch_loader_stop(&t->uload);
     if (rc) return rc;
     if (save_checkpoint(t, "_final") || save_checkpoint(t, "")) return -1;
     printf("fine-tuning done: %s/%s_final.weights; best by checkpoint choice: %s/%s_best.weights\n",
@@ -723,7 +717,8 @@ int mcd_train(int argc, char **argv)
     trainer t = {0};
     t.opt = &o;
     if (mcd_read_train_config(o.cfg, &t.tc)) mcd_die();
-    srand(o.seed >= 0 ? (unsigned)o.seed : (unsigned)time(0));
+    t.seed = o.seed >= 0 ? (unsigned long)o.seed : (unsigned long)time(0);
+    srand((unsigned)t.seed); /* the heads' initial weights, the checkpoint-choice subsets */
     t.net = mcd_parse_network_cfg(o.cfg);
     if (!t.net) mcd_die();
     if (mcd_find_layout(t.net, &t.m)) {

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,38 @@ long mcd_weights_bytes(const network *net, int cutoff, int major, int minor)
     return bytes;
 }
 
+static int all_finite(const float *x, long n)
+{
+    for (long i = 0; x && i < n; ++i)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+/* The trained numbers of layer l, as load_weights_upto fills them: all finite? (A NaN in a
+ * weights file would turn every score NaN without a word.) */
+static int layer_finite(const layer *l)
+{
+    long bn = l->batch_normalize && !l->dontloadscales;
+    switch (l->type) {
+    case CONVOLUTIONAL:
+    case DECONVOLUTIONAL:
+        return all_finite(l->biases, l->n) && all_finite(l->weights, l->nweights) &&
+               (!bn || (all_finite(l->scales, l->n) && all_finite(l->rolling_mean, l->n) &&
+                        all_finite(l->rolling_variance, l->n)));
+    case CONNECTED:
+        return all_finite(l->biases, l->outputs) &&
+               all_finite(l->weights, (long)l->outputs * l->inputs) &&
+               (!bn || (all_finite(l->scales, l->outputs) &&
+                        all_finite(l->rolling_mean, l->outputs) &&
+                        all_finite(l->rolling_variance, l->outputs)));
+    case BATCHNORM:
+        return all_finite(l->scales, l->c) && all_finite(l->rolling_mean, l->c) &&
+               all_finite(l->rolling_variance, l->c);
+    default:
+        return 1;
+    }
+}
+
 int mcd_load_weights(network *net, const char *file, int cutoff, int exact)
 {
     FILE *fp = fopen(file, "rb");
@@ -62,10 +95,22 @@ int mcd_load_weights(network *net, const char *file, int cutoff, int exact)
     }
     int header[3];
     struct stat st;
-    int ok = fread(header, sizeof(int), 3, fp) == 3 && fstat(fileno(fp), &st) == 0;
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(fp);
+        mcd_set_error("weights file '%s' is not a regular file", file);
+        return -1;
+    }
+    int ok = fread(header, sizeof(int), 3, fp) == 3;
     fclose(fp);
     if (!ok) {
         mcd_set_error("weights file '%s' is too short to hold a Darknet header", file);
+        return -1;
+    }
+    /* Darknet writes version 0.2.0 (0.1.0 before `seen` became a size_t); 1000 and more
+     * mean connected weights stored transposed, which the plugin never writes. */
+    if (header[0] < 0 || header[1] < 0 || header[2] < 0 || header[0] >= 1000 || header[1] >= 1000) {
+        mcd_set_error("weights file '%s' does not start with a Darknet weights header "
+                      "(version %d.%d.%d)", file, header[0], header[1], header[2]);
         return -1;
     }
     long want = mcd_weights_bytes(net, cutoff, header[0], header[1]);
@@ -76,6 +121,12 @@ int mcd_load_weights(network *net, const char *file, int cutoff, int exact)
         return -1;
     }
     load_weights_upto(net, (char *)file, 0, cutoff);
+    for (int i = 0; i < net->n && i < cutoff; ++i)
+        if (!net->layers[i].dontload && !layer_finite(&net->layers[i])) {
+            mcd_set_error("weights file '%s': layer %d holds NaN or Inf values (saved from a "
+                          "diverged run?)", file, i);
+            return -1;
+        }
     return 0;
 }
 

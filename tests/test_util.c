@@ -1,5 +1,6 @@
 #include "test_util.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,26 @@ int test_run_command(const char *cmd, char *out, size_t cap)
     int st = pclose(p);
     if (st == -1 || !WIFEXITED(st)) return -1;
     return WEXITSTATUS(st);
+}
+
+const char *test_path(const char *dir, const char *name)
+{
+    static char buf[8][640];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+int test_run_darknet(char *out, size_t cap, const char *fmt, ...)
+{
+    char args[3000], cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "%s %s", test_darknet_bin(), args);
+    return test_run_command(cmd, out, cap);
 }
 
 const char *test_write_temp(const char *text)

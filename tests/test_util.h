@@ -19,6 +19,13 @@ CU_pSuite test_add_suite(const char *name);
  * cap). Returns the exit status, or -1 if it did not exit normally (a crash). */
 int test_run_command(const char *cmd, char *out, size_t cap);
 
+/* "dir/name" in one of 8 rotating static buffers (so a call can take a few of them). */
+const char *test_path(const char *dir, const char *name);
+
+/* Run the darknet binary under test with printf-formatted arguments, output captured as
+ * test_run_command does; returns its exit status, or -1 on a crash. */
+int test_run_darknet(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Write text to a fresh temporary file; returns its path (static buffer, one at a time). */
 const char *test_write_temp(const char *text);
 

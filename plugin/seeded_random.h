@@ -1,9 +1,12 @@
-/* The data converter's random numbers: SplitMix64 (Steele, Lea and Flood, 2014), a 64-bit
- * generator small enough to write out here, so that the splits and the noise images are the
- * same on every machine and with every C library (rand() and random() are not).
+/* Seeded random numbers: SplitMix64 (Steele, Lea and Flood, 2014), a 64-bit generator small
+ * enough to write out here, the same on every machine and with every C library (rand() and
+ * random() are not). The data converter's splits and noise images come from it, and so do
+ * the trainer's batch picks and augmentation (batch_loader.c), which must not depend on the
+ * order in which threads call rand().
  *
  * A generator is seeded with (seed, stream): each class of a split and each noise image has
- * its own stream, so a subset (the small data set) takes a prefix of the same sequence. */
+ * its own stream, so a subset (the small data set) takes a prefix of the same sequence; each
+ * training batch has its own too, so a batch's images do not depend on the batches before. */
 #ifndef SEEDED_RANDOM_H
 #define SEEDED_RANDOM_H
 

@@ -1,0 +1,68 @@
+/* The trainer's batch loader: Darknet's classification loading (random picks with
+ * replacement, random scale/aspect/rotation crop, random flip, hue/saturation/exposure
+ * distortion; labels by name in the path), made reproducible and checked.
+ *
+ * Darknet's load_data draws its random numbers with rand() inside its loading threads, so
+ * with two loaders running at once (labeled and unlabeled batches) the draws interleave in
+ * whatever order the threads run, and two runs with the same seed train on different
+ * batches. Here every random number of a batch is drawn before its thread starts, from a
+ * generator seeded with (seed, stream, batch number); the thread only reads and transforms
+ * images. A batch's content is thus fixed by the seed and its number alone, whatever the
+ * timing, and a resumed run draws the same batches as an uninterrupted one.
+ *
+ * An image that cannot be read or decoded stops training with its name (Darknet's loader
+ * would train on a blank image). */
+#ifndef MCD_BATCH_LOADER_H
+#define MCD_BATCH_LOADER_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "darknet.h"
+
+typedef struct batch_loader_config {
+    char **paths;
+    int npaths;
+    const char *list_name; /* the list the paths came from, for messages */
+    char **labels;   /* NULL: unlabeled, all-zero truth */
+    int classes;
+    int batch;       /* images per batch */
+    int w, h;        /* the network's input size; images are read as 3 channels */
+    /* augmentation, as Darknet's load_args: crop short side in [min, max] pixels, aspect
+     * and saturation/exposure scales in [1/x, x], hue shift and angle (degrees) in [-x, x] */
+    int min, max;
+    float aspect, angle, hue, saturation, exposure;
+    uint64_t seed;
+    uint64_t stream; /* one per loader, so two loaders never share draws */
+    uint64_t first;  /* number of the first batch to load */
+} batch_loader_config;
+
+/* The random numbers of one image, drawn before loading. */
+typedef struct image_draw {
+    int index;            /* into paths */
+    float aspect;         /* in [1/aspect, aspect] */
+    int side;             /* short side after scaling, in [min, max] */
+    float rotate, dx, dy; /* in [-1, 1]: fractions of the angle and of the free shift */
+    int flip;
+    float hue, saturation, exposure;
+} image_draw;
+
+typedef struct batch_loader {
+    batch_loader_config c;
+    uint64_t number;      /* of the batch in flight */
+    image_draw *draws;    /* c.batch of them, for the batch in flight */
+    data result;
+    char error[1024];     /* set by the thread when an image fails */
+    pthread_t thread;
+    int running;
+} batch_loader;
+
+/* Start loading batch c->first in the background. */
+void batch_loader_start(batch_loader *l, const batch_loader_config *c);
+/* Wait for the batch in flight, hand it over (free it with free_data) and start the next.
+ * 0, or -1 with an error naming the image that failed. */
+int batch_loader_next(batch_loader *l, data *out);
+/* Wait for the batch in flight and drop it. */
+void batch_loader_stop(batch_loader *l);
+
+#endif
