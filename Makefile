@@ -297,7 +297,7 @@ fuzz: $(FUZZ_BINS)
 	    LSAN_OPTIONS=suppressions=tests/sanitize/lsan.supp \
 	    $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=4096 \
 	        -timeout=10 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t- \
-	        $(FUZZ_BUILD)/corpus/$$t tests/fuzz/seeds/$$t 2>$(FUZZ_BUILD)/fuzz_$$t.log \
+	        $(FUZZ_BUILD)/corpus/$$t tests/fuzz/seeds/$$t tests/fuzz/regressions/$$t 2>$(FUZZ_BUILD)/fuzz_$$t.log \
 	    || { tail -40 $(FUZZ_BUILD)/fuzz_$$t.log; echo "fuzz_$$t: a finding, in $(FUZZ_BUILD)/artifacts/"; exit 1; }; \
 	    grep -E "stat::number_of_executed_units|cov:" $(FUZZ_BUILD)/fuzz_$$t.log | tail -2; \
 	done
