@@ -289,15 +289,21 @@ static void test_bad_data_files(void)
     /* list files: missing, empty, a line naming no file */
     write_text("empty.list", "");
     write_text("blank.list", "\n\n");
+    mkdir(path_in("dir.list"), 0755);
     const char *lists[][2] = {{"missing.list", "cannot open list file"},
                               {"empty.list", "is empty"},
-                              {"blank.list", "is empty"}};
+                              {"blank.list", "is empty"},
+                              {"dir.list", "is a directory"}};
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; ++i) {
         write_data("list.data", path_in(lists[i][0]), NULL);
         expect_error(run(TRAIN_ARGS, path_in("small.cfg"), path_in("list.data"), path_in("lists")),
                      lists[i][0], path_in(lists[i][0]), lists[i][1]);
     }
     CU_ASSERT_NOT_EQUAL(access(path_in("lists/small.weights"), F_OK), 0);
+    /* a directory given as the cfg or the .data file */
+    expect_error(run("mcd check %s", dir), "directory as cfg", dir, "is a directory");
+    expect_error(run(TRAIN_ARGS, path_in("small.cfg"), dir, path_in("lists")), "directory as .data",
+                 dir, "is a directory");
 }
 
 /* Images that are not images: each alone in the training list, so the first batch picks it. */
@@ -344,7 +350,7 @@ static void test_other_image_shapes(void)
         const char *stem;
         int w, h, c;
     } shapes[] = {{"wide_coat", 40, 30, 3}, {"grey_bag", 28, 28, 1}, {"alpha_top", 20, 24, 4},
-                  {"tiny_dress", 3, 3, 3}};
+                  {"tiny_dress", 3, 3, 3}, {"thin_sandal", 1, 20, 3}};
     FILE *f = fopen(path_in("shapes.list"), "w");
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; ++i) {
         image im = make_image(shapes[i].w, shapes[i].h, shapes[i].c);
