@@ -18,6 +18,7 @@
 #include "mcd_error.h"
 #include "mcd_network.h"
 #include "test_util.h"
+#include "threshold_file.h"
 #include "weights_file.h"
 
 #define SMALL "data/fmnist-small"
@@ -300,6 +301,11 @@ static void test_bad_data_files(void)
                      lists[i][0], path_in(lists[i][0]), lists[i][1]);
     }
     CU_ASSERT_NOT_EQUAL(access(path_in("lists/small.weights"), F_OK), 0);
+    /* a threshold file whose image count does not fit an int (found by make fuzz) */
+    write_text("big.threshold", "threshold=0.5\nid_images=4999555555555555555555\n");
+    mcd_threshold th;
+    CU_ASSERT_EQUAL(mcd_threshold_load(path_in("big.threshold"), &th), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mcd_last_error(), "big.threshold:2: id_images="));
     /* a directory given as the cfg or the .data file */
     expect_error(run("mcd check %s", dir), "directory as cfg", dir, "is a directory");
     expect_error(run(TRAIN_ARGS, path_in("small.cfg"), dir, path_in("lists")), "directory as .data",
