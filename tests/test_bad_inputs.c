@@ -373,6 +373,17 @@ static void test_other_image_shapes(void)
     CU_ASSERT_EQUAL(run("mcd check %s %s", path_in("small.cfg"), path_in("shapes/small_final.weights")), 0);
 }
 
+/* Stock layers that crash Darknet on the CPU ([batchnorm] without its buffers, [local]
+ * past the workspace) run once the plugin's parser has completed them: `speed` runs
+ * forward passes of the fuzzers' stock seed, which has both. */
+static void test_completed_layers_run(void)
+{
+    int rc = run("speed tests/fuzz/seeds/cfg/stock.cfg");
+    if (rc != 0) printf("\n%s\n", out);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "Speed: "));
+}
+
 int add_bad_inputs_suite(void)
 {
     CU_pSuite s = CU_add_suite("bad inputs", setup, teardown);
@@ -384,5 +395,6 @@ int add_bad_inputs_suite(void)
                         test_bad_weights) ||
            !CU_add_test(s, "data: missing keys, missing or empty lists: exit 1", test_bad_data_files) ||
            !CU_add_test(s, "images: cut, empty, text: exit 1 naming image and list", test_bad_images) ||
-           !CU_add_test(s, "images of other sizes and channels train", test_other_image_shapes);
+           !CU_add_test(s, "images of other sizes and channels train", test_other_image_shapes) ||
+           !CU_add_test(s, "[batchnorm] and [local] run (Darknet crashes)", test_completed_layers_run);
 }
