@@ -341,8 +341,11 @@ int check_layer_input(const char *file, const cfg_section *s, size_params p, int
         if (check_reference(file, s, "from", int_or(s, "from", 0), index)) return -1;
         break;
     case DROPOUT:
+    case COST:
+        /* [dropout] works in place on the layer before it; a network of [cost] layers only
+         * has no output layer (get_network_output_layer reads before the first layer) */
         if (index == 0) {
-            mcd_set_error("%s:%d: %s cannot be the first layer: it works in place on the "
+            mcd_set_error("%s:%d: %s cannot be the first layer: it works on the output of the "
                           "layer before it", file, s->line, s->type);
             return -1;
         }

@@ -128,6 +128,7 @@ static const struct {
     {NET "[connected]\noutput=3\n[route]\nlayers=-1,x\n", {":8: [route]", "layers=-1,x"}},
     {NET "[shortcut]\nfrom=-3\n", {":6: [shortcut]", "from=-3"}},
     {NET "[dropout]\nprobability=0.5\n", {":6: [dropout]", "first layer"}},
+    {NET "[cost]\n", {":6: [cost]", "first layer"}},
     {NET "[connected]\noutput=3\n[dropout]\nprobability=1.5\n", {":8:", "probability=1.5"}},
     {NET "[upsample]\nstride=0\n", {":6: [upsample]", "stride=0"}},
     {"[net]\nbatch=0\nheight=6\nwidth=6\nchannels=1\n[connected]\noutput=3\n", {":1: [net]", "batch=0"}},

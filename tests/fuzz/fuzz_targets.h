@@ -10,7 +10,7 @@
 
 /* Buffers a real cfg may take (1 GiB each) are beyond a fuzzer's memory budget: the cfg
  * target runs with this limit (stock_check_set_buffer_limit). */
-#define FUZZ_BUFFER_LIMIT (1L << 20)
+#define FUZZ_BUFFER_LIMIT (1L << 16)
 
 /* The cfg parser (cfg_reader.c, network_parser.c, stock_section_check.c). */
 void fuzz_cfg_input(const char *path);
