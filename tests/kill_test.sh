@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Kill test: no fault loses training work. Trains mcd-small on the small data set with a
-# short schedule and a checkpoint every 2 batches, SIGKILLs the trainer at random moments
-# (KILLS times), and restarts it each time from BACKUP/mcd-small.weights, as a user would.
+# short schedule and a checkpoint every 2 batches, SIGKILLs the trainer at random moments of
+# its training (KILLS times), and restarts it each time from BACKUP/mcd-small.weights, as a user would.
 # After every kill each checkpoint in the backup directory must load with its exact size
 # (`mcd check`: a half-written file would not), and each restart must resume at or after
 # the batch of the checkpoint it was given, never from batch 0. The last run goes to the end
@@ -44,8 +44,14 @@ for k in $(seq 1 "$KILLS"); do
     if [ -e "$last" ]; then args+=("$last"); from=$(batches_of "$last"); fi
     "${args[@]}" >"$work/run$k.log" 2>"$work/run$k.err" &
     pid=$!
-    # a moment within the run: setup takes ~1.5 s, the whole schedule ~10 s
-    sleep "$((1 + RANDOM % 4)).$((RANDOM % 10))"
+    # a random moment once it trains (setup time varies with the machine's load): up to 3 s
+    # into a schedule of about 10 s, through checkpoints written every 2 batches
+    for _ in $(seq 1 300); do
+        grep -q '^\(pre-training: batches\|fine-tuning: iterations\)' "$work/run$k.log" 2>/dev/null && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    sleep "$((RANDOM % 3)).$((RANDOM % 10))"
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     started=$(awk '/^(pre-training: batches|fine-tuning: iterations)/ { print $3; exit }' "$work/run$k.log")
