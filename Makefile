@@ -31,6 +31,20 @@ DN_CFLAGS := -Wall -Wno-unused-result -Wno-unknown-pragmas -Wfatal-errors -fPIC 
 # -O2, not -Ofast: the plugin must see NaN and Inf (bad cfg values, diverging losses).
 MCD_OPT    := $(if $(filter 1,$(DEBUG)),-O0 -g,-O2)
 MCD_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -fPIC $(MCD_OPT) $(DEFS)
+# make SANITIZE=1 [all|test|test-unit|...]: AddressSanitizer + UndefinedBehaviorSanitizer on
+# Darknet's objects, the plugin and the tests, built apart in build/sanitize (bin/ inside it).
+# Runtime options and the suppressions of Darknet's own findings: tests/sanitize/.
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+BUILD := build/sanitize
+BIN   := $(BUILD)/bin
+SANITIZE_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -g
+DN_CFLAGS  += $(SANITIZE_FLAGS)
+MCD_CFLAGS += $(SANITIZE_FLAGS)
+OPT        += $(SANITIZE_FLAGS)
+export ASAN_OPTIONS  := $(shell cat tests/sanitize/asan.options)
+export UBSAN_OPTIONS := $(shell cat tests/sanitize/ubsan.options)
+endif
 GEMM_LIBS_onednn   := -ldnnl -lgomp
 GEMM_LIBS_openblas := -lopenblas
 LDLIBS   = $(OPENCV_LIBS) $(GEMM_LIBS_$(GEMM)) -lstdc++ -lm -pthread
@@ -66,11 +80,12 @@ TEST_SRCS    := $(wildcard tests/*.c)
 TEST_OBJS    := $(TEST_SRCS:tests/%=$(BUILD)/tests/%.o)
 TEST_BIN     := $(BUILD)/tests/run_tests
 
-.PHONY: all deps deps-fixtures test test-unit test-e2e demo fixtures clean distclean help
+.PHONY: all deps deps-fixtures test test-unit test-e2e test-robust fuzz demo fixtures clean distclean help
 all: $(BIN)/darknet
 
 help:
-	@sed -n '1,10p' Makefile; echo "  also: make data, data-small, test-unit, test-e2e, fixtures, clean; GEMM=openblas"
+	@sed -n '1,10p' Makefile; echo "  also: make data, data-small, test-unit, test-e2e, test-robust, fuzz, fixtures, clean;"; \
+	 echo "        GEMM=openblas; SANITIZE=1 (ASan+UBSan build in build/sanitize); FUZZ_SECONDS=N"
 
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get install)"; exit 1; fi
@@ -210,3 +225,79 @@ test-unit: export PREPARE_DATA_BIN := $(PREPARE_DATA)
 test-unit: export FMNIST_DIR := $(FMNIST_DIR)
 test-unit: export MNIST_JSON_DIR := $(MNIST_JSON_DIR)
 $(TEST_BIN): LDLIBS += -lz
+
+# --- hardening: bad inputs, killed training, determinism, fuzzing -----------------------------
+# make test-robust: SIGKILL training at random moments and resume (tests/kill_test.sh), and two
+# same-seed runs give bit-identical weights (tests/determinism_test.sh); about a minute.
+test: test-robust
+test-robust: $(BIN)/darknet data-small
+	DARKNET_BIN=$(BIN)/darknet tests/kill_test.sh $(BUILD)/kill-test
+	DARKNET_BIN=$(BIN)/darknet tests/determinism_test.sh $(BUILD)/determinism-test
+
+# make fuzz [FUZZ_SECONDS=60]: libFuzzer (clang-14, libclang-rt-14-dev) on the cfg parser, the
+# weights loader and the data readers, FUZZ_SECONDS each, from the seeds in tests/fuzz/seeds/.
+# Darknet and the plugin are compiled again with clang, coverage and ASan + UBSan, into
+# $(FUZZ_BUILD); new inputs go to $(FUZZ_BUILD)/corpus, crashes to $(FUZZ_BUILD)/artifacts
+# (copy one to tests/fuzz/regressions/TARGET/ once fixed: test_fuzz_regressions.c runs them).
+DEB_PACKAGES  += clang-14 libclang-rt-14-dev
+FUZZ_SECONDS  ?= 60
+FUZZ_CC       ?= clang-14
+FUZZ_CXX      ?= clang++-14
+FUZZ_BUILD    := $(BUILD)/fuzz
+FUZZ_TARGETS  := cfg weights data
+FUZZ_FLAGS    := -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(DEFS)
+FUZZ_DN_OBJS  := $(addprefix $(FUZZ_BUILD)/darknet/,$(DN_OBJ))
+FUZZ_MCD_OBJS := $(PLUGIN_SRCS:plugin/%=$(FUZZ_BUILD)/plugin/%.o)
+FUZZ_BINS     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+
+$(FUZZ_BUILD)/darknet/%.o: $(DARKNET_SRC)/src/%.c $(DARKNET_SRC)/include/darknet.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -w -fPIC $(INCLUDES) -c $< -o $@
+
+$(FUZZ_BUILD)/darknet/%.o: $(DARKNET_SRC)/src/%.cpp $(DARKNET_SRC)/include/darknet.h
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) -std=c++11 $(FUZZ_FLAGS) -w -fPIC $(INCLUDES) -c $< -o $@
+
+$(FUZZ_BUILD)/plugin/%.c.o: plugin/%.c $(PLUGIN_HDRS) $(DARKNET_SRC)/include/darknet.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -std=gnu11 $(FUZZ_FLAGS) $(INCLUDES) -c $< -o $@
+
+$(FUZZ_BUILD)/plugin/%.cpp.o: plugin/%.cpp $(PLUGIN_HDRS) $(DARKNET_SRC)/include/darknet.h
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) -std=c++11 $(FUZZ_FLAGS) $(INCLUDES) -c $< -o $@
+
+$(FUZZ_BUILD)/tests/%.c.o: tests/fuzz/%.c tests/fuzz/fuzz_targets.h $(PLUGIN_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -std=gnu11 $(FUZZ_FLAGS) $(INCLUDES) -c $< -o $@
+
+$(FUZZ_BUILD)/libmcd.a: $(FUZZ_MCD_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/libdarknet.a: $(FUZZ_DN_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+# As bin/darknet is linked (the gemm backend before libdarknet.a), but by clang++: the
+# plugin's C++ files need the C++ parts of the sanitizer runtimes.
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz_%.c.o $(FUZZ_BUILD)/tests/fuzz_targets.c.o \
+                      $(FUZZ_BUILD)/libmcd.a $(FUZZ_BUILD)/plugin/gemm_$(GEMM).c.o $(FUZZ_BUILD)/libdarknet.a
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ $(OPENCV_LIBS) $(GEMM_LIBS_$(GEMM)) -lm -pthread
+
+.SECONDARY: $(FUZZ_DN_OBJS) $(FUZZ_MCD_OBJS) $(FUZZ_BUILD)/plugin/gemm_$(GEMM).c.o \
+            $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/tests/fuzz_%.c.o) $(FUZZ_BUILD)/tests/fuzz_targets.c.o
+
+# The unit tests replay the seeds and past findings through the same code (fuzz_targets.c).
+$(TEST_BIN): $(BUILD)/tests/fuzz/fuzz_targets.c.o
+$(BUILD)/tests/fuzz/fuzz_targets.c.o: tests/fuzz/fuzz_targets.h
+
+fuzz: $(FUZZ_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts; \
+	    echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
+	    ASAN_OPTIONS=$$(cat tests/sanitize/asan.options):detect_leaks=1 UBSAN_OPTIONS=$$(cat tests/sanitize/ubsan.options) \
+	    LSAN_OPTIONS=suppressions=tests/sanitize/lsan.supp \
+	    $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=4096 \
+	        -timeout=10 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t- \
+	        $(FUZZ_BUILD)/corpus/$$t tests/fuzz/seeds/$$t tests/fuzz/regressions/$$t 2>$(FUZZ_BUILD)/fuzz_$$t.log \
+	    || { tail -40 $(FUZZ_BUILD)/fuzz_$$t.log; echo "fuzz_$$t: a finding, in $(FUZZ_BUILD)/artifacts/"; exit 1; }; \
+	    grep -E "stat::number_of_executed_units|cov:" $(FUZZ_BUILD)/fuzz_$$t.log | tail -2; \
+	done

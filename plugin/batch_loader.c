@@ -50,6 +50,7 @@ static void draw_batch(batch_loader *l)
 static image augment(image im, const image_draw *d, const batch_loader_config *c)
 {
     float shortest = im.h < im.w * d->aspect ? im.h : (int)(im.w * d->aspect);
+    if (shortest < 1) shortest = 1; /* a 1-pixel-wide image: Darknet would divide by 0 */
     float scale = d->side / shortest;
     float rad = d->rotate * c->angle * (float)M_PI / 180;
     float dx = d->dx * (im.w * scale / d->aspect - c->w) / 2;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "list.h"
 #include "mcd_error.h"
@@ -71,6 +72,12 @@ list *cfg_read(const char *filename)
     FILE *f = fopen(filename, "r");
     if (!f) {
         mcd_set_error("cannot open cfg file '%s': %s", filename, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || S_ISDIR(st.st_mode)) { /* a directory opens, reads nothing */
+        mcd_set_error("cannot read cfg file '%s': it is a directory", filename);
+        fclose(f);
         return NULL;
     }
     list *sections = make_list();

@@ -5,18 +5,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "image_io.h"
 #include "mcd_error.h"
 #include "option_list.h"
 
-char **mcd_read_list(const char *file, int *n, int check_files)
+/* fopen's FILE for reading, or NULL with an error naming the file and what it is for. A
+ * directory opens and reads as empty: refuse it here. */
+static FILE *open_text(const char *file, const char *what)
 {
     FILE *f = fopen(file, "r");
     if (!f) {
-        mcd_set_error("cannot open list file '%s': %s", file, strerror(errno));
+        mcd_set_error("cannot open %s '%s': %s", what, file, strerror(errno));
         return NULL;
     }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || S_ISDIR(st.st_mode)) {
+        mcd_set_error("cannot read %s '%s': it is a directory", what, file);
+        fclose(f);
+        return NULL;
+    }
+    return f;
+}
+
+char **mcd_read_list(const char *file, int *n, int check_files)
+{
+    FILE *f = open_text(file, "list file");
+    if (!f) return NULL;
     int cap = 1024, count = 0;
     char **items = malloc(cap * sizeof *items);
     char *line = NULL;
@@ -79,11 +95,8 @@ int mcd_check_labels(char **paths, int n, char **labels, int k, const char *list
  * Darknet's strip() drops it. */
 list *mcd_read_data_file(const char *file)
 {
-    FILE *f = fopen(file, "r");
-    if (!f) {
-        mcd_set_error("cannot open data file '%s': %s", file, strerror(errno));
-        return NULL;
-    }
+    FILE *f = open_text(file, "data file");
+    if (!f) return NULL;
     list *options = make_list();
     char *line = NULL;
     size_t cap = 0;

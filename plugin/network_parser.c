@@ -217,7 +217,12 @@ static layer parse_stock(cfg_section *s, size_params params, network *net, int c
     switch (lt) {
     case CONVOLUTIONAL: l = parse_convolutional(options, params); break;
     case DECONVOLUTIONAL: l = parse_deconvolutional(options, params); break;
-    case LOCAL: l = parse_local(options, params); break;
+    case LOCAL:
+        l = parse_local(options, params);
+        /* forward_local_layer unrolls its input into the network's shared workspace, but
+         * make_local_layer never asks for one: size it, or im2col writes past its end */
+        l.workspace_size = (size_t)l.out_h * l.out_w * l.size * l.size * l.c * sizeof(float);
+        break;
     case ACTIVE: l = parse_activation(options, params); break;
     case LOGXENT: l = parse_logistic(options, params); break;
     case L2NORM: l = parse_l2norm(options, params); break;
@@ -237,7 +242,15 @@ static layer parse_stock(cfg_section *s, size_params params, network *net, int c
         net->hierarchy = l.softmax_tree;
         break;
     case NORMALIZATION: l = parse_normalization(options, params); break;
-    case BATCHNORM: l = parse_batchnorm(options, params); break;
+    case BATCHNORM:
+        l = parse_batchnorm(options, params);
+        /* make_batchnorm_layer leaves out the buffers its forward and backward use on the
+         * CPU (the GPU build has them): without them any [batchnorm] crashes */
+        l.x = calloc((size_t)l.outputs * l.batch, sizeof(float));
+        l.x_norm = calloc((size_t)l.outputs * l.batch, sizeof(float));
+        l.mean_delta = calloc(l.c, sizeof(float));
+        l.variance_delta = calloc(l.c, sizeof(float));
+        break;
     case MAXPOOL: l = parse_maxpool(options, params); break;
     case REORG: l = parse_reorg(options, params); break;
     case AVGPOOL: l = parse_avgpool(options, params); break;
@@ -348,7 +361,7 @@ static network *build_network(parse_state *ps)
     for (int count = 0; count < ps->nsteps; ++count) {
         build_step *st = &ps->steps[count];
         params.index = count;
-        layer l;
+        layer l = {0};
         if (st->kind == SEC_STOCK) {
             if (check_layer_input(ps->file, st->s, params, count)) {
                 free_network(net);
@@ -364,6 +377,7 @@ static network *build_network(parse_state *ps)
         } else {
             fprintf(stderr, "%5d ", count);
             if (parse_plugin(ps, st, params, net, count, &split_at, &softmax1, &l)) {
+                net->layers[count] = l; /* a layer refused after it was made is freed too */
                 free_network(net);
                 return NULL;
             }

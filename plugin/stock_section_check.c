@@ -310,7 +310,15 @@ int check_layer_input(const char *file, const cfg_section *s, size_params p, int
         if (check_buffer_size(file, s, "the output", out_w * out_h * c * batch)) return -1;
         break;
     case REORG:
-        if (w % stride || h % stride) out_w = out_h = 0;
+        /* reorg_cpu splits the input channels by stride^2 in both directions (c / stride^2
+         * of them, a division by zero below stride^2 channels) */
+        if (!int_or(s, "flatten", 0) && !int_or(s, "extra", 0) && c % ((long long)stride * stride)) {
+            mcd_set_error("%s:%d: %s: stride=%d needs input channels divisible by %d, but the "
+                          "layer before gives %lld", file, s->line, s->type, stride,
+                          stride * stride, c);
+            return -1;
+        }
+        if (!int_or(s, "reverse", 0) && (w % stride || h % stride)) out_w = out_h = 0;
         break;
     case CROP:
         if (int_or(s, "crop_height", 1) > h || int_or(s, "crop_width", 1) > w) out_w = out_h = 0;
@@ -333,8 +341,11 @@ int check_layer_input(const char *file, const cfg_section *s, size_params p, int
         if (check_reference(file, s, "from", int_or(s, "from", 0), index)) return -1;
         break;
     case DROPOUT:
+    case COST:
+        /* [dropout] works in place on the layer before it; a network of [cost] layers only
+         * has no output layer (get_network_output_layer reads before the first layer) */
         if (index == 0) {
-            mcd_set_error("%s:%d: %s cannot be the first layer: it works in place on the "
+            mcd_set_error("%s:%d: %s cannot be the first layer: it works on the output of the "
                           "layer before it", file, s->line, s->type);
             return -1;
         }
@@ -342,7 +353,7 @@ int check_layer_input(const char *file, const cfg_section *s, size_params p, int
     default:
         break;
     }
-    if (out_w <= 0 || out_h <= 0) {
+    if (image_input && (out_w <= 0 || out_h <= 0)) {
         mcd_set_error("%s:%d: %s: its input (%lldx%lldx%lld) is too small for size=%d, "
                       "stride=%d: the shapes do not connect", file, s->line, s->type, w, h, c,
                       size, stride);

@@ -77,7 +77,12 @@ int mcd_threshold_load(const char *path, mcd_threshold *t)
             rc = parse_double(path, line, key, val, &t->tpr);
         } else if (strcmp(key, "id_images") == 0) {
             rc = parse_double(path, line, key, val, &v);
-            t->id_images = (int)v;
+            /* a count: converting anything else to int is undefined (found by make fuzz) */
+            if (rc == 0 && (v < 0 || v > 2147483647.0 || v != floor(v))) {
+                mcd_set_error("%s:%d: id_images=%s is not a count of images", path, line, val);
+                rc = -1;
+            }
+            if (rc == 0) t->id_images = (int)v;
         } else if (strcmp(key, "id_list") == 0) {
             snprintf(t->id_list, sizeof t->id_list, "%s", val);
         } else {

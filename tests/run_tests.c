@@ -14,6 +14,7 @@ int add_detect_trained_suite(void);
 int add_train_suite(void);
 int add_discrepancy_suite(void);
 int add_bad_inputs_suite(void);
+int add_fuzz_regressions_suite(void);
 
 int main(void)
 {
@@ -31,6 +32,7 @@ int main(void)
         add_train_suite,
         add_discrepancy_suite,
         add_bad_inputs_suite,
+        add_fuzz_regressions_suite,
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i)
         if (suites[i]()) {
@@ -38,7 +40,15 @@ int main(void)
             return 2;
         }
     CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
+    /* TEST_SUITE="bad inputs": run one suite (while working on it) */
+    const char *only = getenv("TEST_SUITE");
+    CU_pSuite suite = only ? CU_get_suite(only) : NULL;
+    if (only && !suite) {
+        printf("no suite named '%s'\n", only);
+        return 2;
+    }
+    if (suite) CU_basic_run_suite(suite);
+    else CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
     unsigned run = CU_get_number_of_tests_run();
     CU_cleanup_registry();

@@ -18,6 +18,7 @@
 #include "mcd_error.h"
 #include "mcd_network.h"
 #include "test_util.h"
+#include "threshold_file.h"
 #include "weights_file.h"
 
 #define SMALL "data/fmnist-small"
@@ -127,6 +128,7 @@ static const struct {
     {NET "[connected]\noutput=3\n[route]\nlayers=-1,x\n", {":8: [route]", "layers=-1,x"}},
     {NET "[shortcut]\nfrom=-3\n", {":6: [shortcut]", "from=-3"}},
     {NET "[dropout]\nprobability=0.5\n", {":6: [dropout]", "first layer"}},
+    {NET "[cost]\n", {":6: [cost]", "first layer"}},
     {NET "[connected]\noutput=3\n[dropout]\nprobability=1.5\n", {":8:", "probability=1.5"}},
     {NET "[upsample]\nstride=0\n", {":6: [upsample]", "stride=0"}},
     {"[net]\nbatch=0\nheight=6\nwidth=6\nchannels=1\n[connected]\noutput=3\n", {":1: [net]", "batch=0"}},
@@ -289,15 +291,26 @@ static void test_bad_data_files(void)
     /* list files: missing, empty, a line naming no file */
     write_text("empty.list", "");
     write_text("blank.list", "\n\n");
+    mkdir(path_in("dir.list"), 0755);
     const char *lists[][2] = {{"missing.list", "cannot open list file"},
                               {"empty.list", "is empty"},
-                              {"blank.list", "is empty"}};
+                              {"blank.list", "is empty"},
+                              {"dir.list", "is a directory"}};
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; ++i) {
         write_data("list.data", path_in(lists[i][0]), NULL);
         expect_error(run(TRAIN_ARGS, path_in("small.cfg"), path_in("list.data"), path_in("lists")),
                      lists[i][0], path_in(lists[i][0]), lists[i][1]);
     }
     CU_ASSERT_NOT_EQUAL(access(path_in("lists/small.weights"), F_OK), 0);
+    /* a threshold file whose image count does not fit an int (found by make fuzz) */
+    write_text("big.threshold", "threshold=0.5\nid_images=4999555555555555555555\n");
+    mcd_threshold th;
+    CU_ASSERT_EQUAL(mcd_threshold_load(path_in("big.threshold"), &th), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mcd_last_error(), "big.threshold:2: id_images="));
+    /* a directory given as the cfg or the .data file */
+    expect_error(run("mcd check %s", dir), "directory as cfg", dir, "is a directory");
+    expect_error(run(TRAIN_ARGS, path_in("small.cfg"), dir, path_in("lists")), "directory as .data",
+                 dir, "is a directory");
 }
 
 /* Images that are not images: each alone in the training list, so the first batch picks it. */
@@ -344,7 +357,7 @@ static void test_other_image_shapes(void)
         const char *stem;
         int w, h, c;
     } shapes[] = {{"wide_coat", 40, 30, 3}, {"grey_bag", 28, 28, 1}, {"alpha_top", 20, 24, 4},
-                  {"tiny_dress", 3, 3, 3}};
+                  {"tiny_dress", 3, 3, 3}, {"thin_sandal", 1, 20, 3}};
     FILE *f = fopen(path_in("shapes.list"), "w");
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; ++i) {
         image im = make_image(shapes[i].w, shapes[i].h, shapes[i].c);
@@ -361,6 +374,17 @@ static void test_other_image_shapes(void)
     CU_ASSERT_EQUAL(run("mcd check %s %s", path_in("small.cfg"), path_in("shapes/small_final.weights")), 0);
 }
 
+/* Stock layers that crash Darknet on the CPU ([batchnorm] without its buffers, [local]
+ * past the workspace) run once the plugin's parser has completed them: `speed` runs
+ * forward passes of the fuzzers' stock seed, which has both. */
+static void test_completed_layers_run(void)
+{
+    int rc = run("speed tests/fuzz/seeds/cfg/stock.cfg");
+    if (rc != 0) printf("\n%s\n", out);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "Speed: "));
+}
+
 int add_bad_inputs_suite(void)
 {
     CU_pSuite s = CU_add_suite("bad inputs", setup, teardown);
@@ -372,5 +396,6 @@ int add_bad_inputs_suite(void)
                         test_bad_weights) ||
            !CU_add_test(s, "data: missing keys, missing or empty lists: exit 1", test_bad_data_files) ||
            !CU_add_test(s, "images: cut, empty, text: exit 1 naming image and list", test_bad_images) ||
-           !CU_add_test(s, "images of other sizes and channels train", test_other_image_shapes);
+           !CU_add_test(s, "images of other sizes and channels train", test_other_image_shapes) ||
+           !CU_add_test(s, "[batchnorm] and [local] run (Darknet crashes)", test_completed_layers_run);
 }
