@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cfg_reader.h"
+#include "cpu_backend.h"
 #include "darknet_parser.h"
 #include "discrepancy_layer.h"
 #include "l1_layer.h"
@@ -353,6 +354,7 @@ static network *build_network(parse_state *ps)
         params.inputs = l.outputs;
     }
     finish_network(net, workspace_size);
+    mcd_backend_install(net);
     return net;
 }
 

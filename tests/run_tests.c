@@ -13,6 +13,7 @@ int add_detect_suite(void);
 int add_detect_trained_suite(void);
 int add_train_suite(void);
 int add_discrepancy_suite(void);
+int add_backend_suite(void);
 
 int main(void)
 {
@@ -29,6 +30,7 @@ int main(void)
         add_detect_trained_suite,
         add_train_suite,
         add_discrepancy_suite,
+        add_backend_suite,
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i)
         if (suites[i]()) {
