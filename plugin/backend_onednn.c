@@ -186,6 +186,13 @@ dnnl_memory_t onednn_port_in(onednn_port *p, const float *user)
     return p->inner;
 }
 
+dnnl_memory_t onednn_port_in_prepared(onednn_port *p, const float *user, void *inner_data)
+{
+    dnnl_memory_set_data_handle(p->user, (void *)user);
+    dnnl_memory_set_data_handle(p->inner, inner_data);
+    return p->inner;
+}
+
 dnnl_memory_t onednn_port_out(onednn_port *p, float *user)
 {
     port_bind(p, user);
@@ -216,4 +223,42 @@ void onednn_run(dnnl_primitive_t prim, int nargs, const dnnl_exec_arg_t *args)
         fprintf(stderr, "darknet: error: a oneDNN primitive failed (status %d)\n", (int)st);
         exit(1);
     }
+}
+
+/* --- primitives with a shared scratchpad -------------------------------------------------- */
+
+dnnl_status_t onednn_attr_create(dnnl_primitive_attr_t *attr)
+{
+    dnnl_status_t st = dnnl_primitive_attr_create(attr);
+    if (st == dnnl_success) st = dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
+    return st;
+}
+
+dnnl_status_t onednn_primitive_init(onednn_primitive *p, const_dnnl_primitive_desc_t pd)
+{
+    memset(p, 0, sizeof *p);
+    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    dnnl_status_t st;
+    if (md && (p->scratchpad_bytes = dnnl_memory_desc_get_size(md)) > 0 &&
+        (st = dnnl_memory_create(&p->scratchpad, md, engine, DNNL_MEMORY_NONE)) != dnnl_success)
+        return st;
+    return dnnl_primitive_create(&p->prim, pd);
+}
+
+void onednn_primitive_run(onednn_primitive *p, int nargs, const dnnl_exec_arg_t *args)
+{
+    dnnl_exec_arg_t all[8];
+    memcpy(all, args, (size_t)nargs * sizeof *args);
+    if (p->scratchpad) {
+        dnnl_memory_set_data_handle(p->scratchpad, onednn_scratch(SLOT_SCRATCHPAD, p->scratchpad_bytes));
+        all[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, p->scratchpad};
+    }
+    onednn_run(p->prim, nargs, all);
+}
+
+void onednn_primitive_destroy(onednn_primitive *p)
+{
+    if (p->prim) dnnl_primitive_destroy(p->prim);
+    if (p->scratchpad) dnnl_memory_destroy(p->scratchpad);
+    memset(p, 0, sizeof *p);
 }

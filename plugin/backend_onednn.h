@@ -13,8 +13,8 @@ dnnl_stream_t onednn_stream(void);
 /* Scratch buffers shared by every layer: layers run one at a time, and a tensor in a
  * primitive's own layout lives only during one call, so one buffer per role is enough. */
 enum onednn_slot {
-    SLOT_SRC, SLOT_WEIGHTS, SLOT_DST, SLOT_DIFF_DST, SLOT_DIFF_DST_W, SLOT_DIFF_SRC,
-    SLOT_DIFF_WEIGHTS, SLOT_FOLDED_WEIGHTS, SLOT_FOLDED_BIAS, SLOT_BIAS, SLOT_COUNT,
+    SLOT_SRC, SLOT_WEIGHTS, SLOT_DST, SLOT_DST_ALT, SLOT_DIFF_DST, SLOT_DIFF_DST_W, SLOT_DIFF_SRC,
+    SLOT_DIFF_WEIGHTS, SLOT_FOLDED_WEIGHTS, SLOT_FOLDED_BIAS, SLOT_BIAS, SLOT_SCRATCHPAD, SLOT_COUNT,
     SLOT_OWN /* not shared: the port keeps its own buffer (a tensor kept between calls) */
 };
 /* A 64-byte aligned buffer of at least `bytes` for the slot (contents not kept on growth). */
@@ -42,11 +42,28 @@ dnnl_status_t onednn_port_init(onednn_port *p, const dnnl_memory_desc_t *user_md
                                enum onednn_slot slot);
 /* Input: point the port at `user` and reorder it in; returns the primitive's argument. */
 dnnl_memory_t onednn_port_in(onednn_port *p, const float *user);
+/* Input already in the primitive's layout at `inner_data`: no reorder. */
+dnnl_memory_t onednn_port_in_prepared(onednn_port *p, const float *user, void *inner_data);
 /* Output: point the port at `user`; returns the argument the primitive writes. After the
  * primitive ran, onednn_port_flush moves the result into `user`. */
 dnnl_memory_t onednn_port_out(onednn_port *p, float *user);
 void onednn_port_flush(onednn_port *p);
 void onednn_port_destroy(onednn_port *p);
+
+/* A primitive whose scratchpad (oneDNN's temporary memory; large for Winograd) is the
+ * shared SLOT_SCRATCHPAD buffer: left to oneDNN, it is allocated and freed on every call,
+ * and the fresh pages cost more than some convolutions. Create its descriptor with an
+ * attribute from onednn_attr_create. */
+typedef struct onednn_primitive {
+    dnnl_primitive_t prim;
+    dnnl_memory_t scratchpad;
+    size_t scratchpad_bytes;
+} onednn_primitive;
+dnnl_status_t onednn_attr_create(dnnl_primitive_attr_t *attr);
+dnnl_status_t onednn_primitive_init(onednn_primitive *p, const_dnnl_primitive_desc_t pd);
+/* Run with args (at most 7) plus the scratchpad, and wait. */
+void onednn_primitive_run(onednn_primitive *p, int nargs, const dnnl_exec_arg_t *args);
+void onednn_primitive_destroy(onednn_primitive *p);
 
 /* Run a primitive on the stream and wait; a failure here (out of memory) ends the program
  * with a message, since the layer's outputs would be garbage. */

@@ -24,7 +24,7 @@
 
 typedef struct train_plan {
     int batch, h, w; /* what it was built for; batch 0: not built */
-    dnnl_primitive_t fwd, bwd_data, bwd_weights;
+    onednn_primitive fwd, bwd_data, bwd_weights;
     onednn_port src, weights, dst;
     onednn_port diff_dst, weights_bd, diff_src;
     onednn_port src_bw, diff_dst_bw, diff_weights;
@@ -33,13 +33,25 @@ typedef struct train_plan {
 
 typedef struct infer_plan {
     int batch, h, w;
-    dnnl_primitive_t fwd;
+    onednn_primitive fwd;
     onednn_port src, weights, bias, dst;
     int activation_after; /* an activation that is not a oneDNN post-op */
     /* the folded weights last reordered into `weights` (its own buffer): the reorder (a
      * Winograd transform, costly) runs again only when they change */
     float *folded;
+    dnnl_memory_desc_t src_md, dst_md; /* the primitive's layouts */
 } infer_plan;
+
+/* At inference a convolution's result exists twice once it ran: in Darknet's l.output and,
+ * in the primitive's layout, in a scratch buffer. A convolution right after it that reads
+ * that output takes the scratch copy and skips its input reorder; its own result goes to
+ * the other of two scratch buffers. */
+static struct {
+    const float *output; /* the producing layer's l.output; NULL: no copy */
+    void *data;
+    dnnl_memory_desc_t md;
+    enum onednn_slot slot;
+} handoff;
 
 /* A layer's state, found by its output buffer (the layer struct has no field for it). */
 typedef struct conv_state {
@@ -60,9 +72,9 @@ static conv_state *find_state(const float *key)
 
 static void destroy_train_plan(train_plan *p)
 {
-    if (p->fwd) dnnl_primitive_destroy(p->fwd);
-    if (p->bwd_data) dnnl_primitive_destroy(p->bwd_data);
-    if (p->bwd_weights) dnnl_primitive_destroy(p->bwd_weights);
+    onednn_primitive_destroy(&p->fwd);
+    onednn_primitive_destroy(&p->bwd_data);
+    onednn_primitive_destroy(&p->bwd_weights);
     onednn_port *ports[] = {&p->src, &p->weights, &p->dst, &p->diff_dst, &p->weights_bd,
                             &p->diff_src, &p->src_bw, &p->diff_dst_bw, &p->diff_weights};
     for (size_t i = 0; i < sizeof ports / sizeof ports[0]; ++i) onednn_port_destroy(ports[i]);
@@ -71,7 +83,7 @@ static void destroy_train_plan(train_plan *p)
 
 static void destroy_infer_plan(infer_plan *p)
 {
-    if (p->fwd) dnnl_primitive_destroy(p->fwd);
+    onednn_primitive_destroy(&p->fwd);
     onednn_port *ports[] = {&p->src, &p->weights, &p->bias, &p->dst};
     for (size_t i = 0; i < sizeof ports / sizeof ports[0]; ++i) onednn_port_destroy(ports[i]);
     free(p->folded);
@@ -128,22 +140,24 @@ static dnnl_status_t build_train_plan_alg(const layer *l, train_plan *p, dnnl_al
     dnnl_status_t st;
     dnnl_convolution_desc_t fd, bdd, bwd;
     dnnl_primitive_desc_t fpd = NULL, bdpd = NULL, bwpd = NULL;
+    dnnl_primitive_attr_t attr = NULL;
     TRY(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, alg,
                                            &m.any_src, &m.any_weights, NULL, &m.any_dst,
                                            m.strides, m.pad_l, m.pad_r));
-    TRY(dnnl_primitive_desc_create(&fpd, &fd, NULL, eng, NULL));
+    TRY(onednn_attr_create(&attr));
+    TRY(dnnl_primitive_desc_create(&fpd, &fd, attr, eng, NULL));
     TRY(dnnl_convolution_backward_data_desc_init(&bdd, alg, &m.any_src,
                                                  &m.any_weights, &m.any_dst, m.strides,
                                                  m.pad_l, m.pad_r));
-    TRY(dnnl_primitive_desc_create(&bdpd, &bdd, NULL, eng, fpd));
+    TRY(dnnl_primitive_desc_create(&bdpd, &bdd, attr, eng, fpd));
     TRY(dnnl_convolution_backward_weights_desc_init(&bwd, alg, &m.any_src,
                                                     &m.any_weights, NULL, &m.any_dst,
                                                     m.strides, m.pad_l, m.pad_r));
-    TRY(dnnl_primitive_desc_create(&bwpd, &bwd, NULL, eng, fpd));
+    TRY(dnnl_primitive_desc_create(&bwpd, &bwd, attr, eng, fpd));
 
-    TRY(dnnl_primitive_create(&p->fwd, fpd));
-    TRY(dnnl_primitive_create(&p->bwd_data, bdpd));
-    TRY(dnnl_primitive_create(&p->bwd_weights, bwpd));
+    TRY(onednn_primitive_init(&p->fwd, fpd));
+    TRY(onednn_primitive_init(&p->bwd_data, bdpd));
+    TRY(onednn_primitive_init(&p->bwd_weights, bwpd));
     TRY(onednn_port_init(&p->src, &m.src, query(fpd, dnnl_query_src_md), PORT_IN, SLOT_SRC));
     TRY(onednn_port_init(&p->weights, &m.weights, query(fpd, dnnl_query_weights_md), PORT_IN,
                          SLOT_WEIGHTS));
@@ -168,6 +182,7 @@ done:
     if (fpd) dnnl_primitive_desc_destroy(fpd);
     if (bdpd) dnnl_primitive_desc_destroy(bdpd);
     if (bwpd) dnnl_primitive_desc_destroy(bwpd);
+    if (attr) dnnl_primitive_attr_destroy(attr);
     if (st != dnnl_success) destroy_train_plan(p);
     return st;
 }
@@ -200,7 +215,7 @@ static dnnl_status_t build_infer_plan_alg(const layer *l, infer_plan *p, dnnl_al
     dnnl_post_ops_t ops = NULL;
     float alpha;
     p->activation_after = l->activation != LINEAR;
-    TRY(dnnl_primitive_attr_create(&attr));
+    TRY(onednn_attr_create(&attr));
     if (activation_post_op(l->activation, &alpha)) {
         TRY(dnnl_post_ops_create(&ops));
         TRY(dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_relu, alpha, 0.f));
@@ -211,13 +226,15 @@ static dnnl_status_t build_infer_plan_alg(const layer *l, infer_plan *p, dnnl_al
                                            &m.any_src, &m.any_weights, &m.bias, &m.any_dst,
                                            m.strides, m.pad_l, m.pad_r));
     TRY(dnnl_primitive_desc_create(&fpd, &fd, attr, eng, NULL));
-    TRY(dnnl_primitive_create(&p->fwd, fpd));
+    TRY(onednn_primitive_init(&p->fwd, fpd));
     TRY(onednn_port_init(&p->src, &m.src, query(fpd, dnnl_query_src_md), PORT_IN, SLOT_SRC));
     TRY(onednn_port_init(&p->weights, &m.weights, query(fpd, dnnl_query_weights_md), PORT_IN,
                          SLOT_OWN));
     TRY(onednn_port_init(&p->bias, &m.bias, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 1), PORT_IN,
                          SLOT_BIAS));
     TRY(onednn_port_init(&p->dst, &m.dst, query(fpd, dnnl_query_dst_md), PORT_OUT, SLOT_DST));
+    p->src_md = *query(fpd, dnnl_query_src_md);
+    p->dst_md = *query(fpd, dnnl_query_dst_md);
     p->batch = l->batch, p->h = l->h, p->w = l->w;
 done:
     if (fpd) dnnl_primitive_desc_destroy(fpd);
@@ -282,6 +299,19 @@ static void fold_batchnorm(const layer *l, float *weights, float *bias)
     }
 }
 
+static void forward_convolutional_layer_onednn(layer l, network net);
+
+/* The input is the previous layer's output, that layer is one of these convolutions and
+ * ran just before (forward_network's order), and its scratch copy has our layout. */
+static int takes_handoff(const infer_plan *p, const network *net)
+{
+    if (!handoff.output || handoff.output != net->input || net->index < 1 || !p->src.reorder)
+        return 0;
+    const layer *prev = &net->layers[net->index - 1];
+    return prev->output == net->input && prev->forward == forward_convolutional_layer_onednn &&
+           dnnl_memory_desc_equal(&handoff.md, &p->src_md);
+}
+
 static void forward_inference(layer *l, infer_plan *p, network *net)
 {
     size_t weight_bytes = (size_t)l->nweights * sizeof(float);
@@ -293,26 +323,39 @@ static void forward_inference(layer *l, infer_plan *p, network *net)
         memcpy(p->folded, weights, weight_bytes);
         onednn_port_in(&p->weights, p->folded);
     }
+    dnnl_memory_t src;
+    if (takes_handoff(p, net)) src = onednn_port_in_prepared(&p->src, net->input, handoff.data);
+    else src = onednn_port_in(&p->src, net->input);
+    p->dst.slot = handoff.output && handoff.slot == SLOT_DST ? SLOT_DST_ALT : SLOT_DST;
     dnnl_exec_arg_t args[] = {
-        {DNNL_ARG_SRC, onednn_port_in(&p->src, net->input)},
+        {DNNL_ARG_SRC, src},
         {DNNL_ARG_WEIGHTS, p->weights.inner},
         {DNNL_ARG_BIAS, onednn_port_in(&p->bias, bias)},
         {DNNL_ARG_DST, onednn_port_out(&p->dst, l->output)},
     };
-    onednn_run(p->fwd, 4, args);
+    onednn_primitive_run(&p->fwd, 4, args);
     onednn_port_flush(&p->dst);
-    if (p->activation_after) activate_array(l->output, l->outputs * l->batch, l->activation);
+    handoff.output = NULL;
+    if (p->activation_after) {
+        activate_array(l->output, l->outputs * l->batch, l->activation);
+    } else if (p->dst.reorder) {
+        handoff.output = l->output;
+        handoff.md = p->dst_md;
+        handoff.slot = p->dst.slot;
+        handoff.data = onednn_scratch(p->dst.slot, 0);
+    }
 }
 
 static void forward_training(layer *l, train_plan *p, network *net)
 {
+    handoff.output = NULL; /* training uses the scratch buffers for other things */
     float *conv_out = l->batch_normalize ? l->x : l->output;
     dnnl_exec_arg_t args[] = {
         {DNNL_ARG_SRC, onednn_port_in(&p->src, net->input)},
         {DNNL_ARG_WEIGHTS, onednn_port_in(&p->weights, l->weights)},
         {DNNL_ARG_DST, onednn_port_out(&p->dst, conv_out)},
     };
-    onednn_run(p->fwd, 3, args);
+    onednn_primitive_run(&p->fwd, 3, args);
     onednn_port_flush(&p->dst);
     if (l->batch_normalize) batchnorm_cpu_forward(l);
     else bias_activation_cpu_forward(l);
@@ -370,7 +413,7 @@ static void backward_convolutional_layer_onednn(layer l, network net)
         {DNNL_ARG_DIFF_DST, diff_dst_bw},
         {DNNL_ARG_DIFF_WEIGHTS, onednn_port_out(&p->diff_weights, l.weight_updates)},
     };
-    onednn_run(p->bwd_weights, 3, bw);
+    onednn_primitive_run(&p->bwd_weights, 3, bw);
     onednn_port_flush(&p->diff_weights);
     if (!net.delta) return;
     dnnl_exec_arg_t bd[] = {
@@ -378,7 +421,7 @@ static void backward_convolutional_layer_onednn(layer l, network net)
         {DNNL_ARG_WEIGHTS, onednn_port_in(&p->weights_bd, l.weights)},
         {DNNL_ARG_DIFF_SRC, onednn_port_out(&p->diff_src, net.delta)},
     };
-    onednn_run(p->bwd_data, 3, bd);
+    onednn_primitive_run(&p->bwd_data, 3, bd);
     onednn_port_flush(&p->diff_src);
 }
 
