@@ -38,7 +38,8 @@ static enum backend current_backend(void)
     selected = BACKEND_ONEDNN;
     if (env && *env) {
         if (backend_by_name(env) == BACKEND_UNSET)
-            fprintf(stderr, "darknet: MCD_BACKEND=%s is not onednn or darknet; using onednn\n", env);
+            fprintf(stderr, "darknet: MCD_BACKEND=%s is not onednn or darknet; using onednn\n",
+                    env);
         else
             selected = backend_by_name(env);
     }
@@ -230,7 +231,8 @@ void onednn_run(dnnl_primitive_t prim, int nargs, const dnnl_exec_arg_t *args)
 dnnl_status_t onednn_attr_create(dnnl_primitive_attr_t *attr)
 {
     dnnl_status_t st = dnnl_primitive_attr_create(attr);
-    if (st == dnnl_success) st = dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
+    if (st == dnnl_success)
+        st = dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
     return st;
 }
 
@@ -250,7 +252,8 @@ void onednn_primitive_run(onednn_primitive *p, int nargs, const dnnl_exec_arg_t 
     dnnl_exec_arg_t all[8];
     memcpy(all, args, (size_t)nargs * sizeof *args);
     if (p->scratchpad) {
-        dnnl_memory_set_data_handle(p->scratchpad, onednn_scratch(SLOT_SCRATCHPAD, p->scratchpad_bytes));
+        void *buffer = onednn_scratch(SLOT_SCRATCHPAD, p->scratchpad_bytes);
+        dnnl_memory_set_data_handle(p->scratchpad, buffer);
         all[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, p->scratchpad};
     }
     onednn_run(p->prim, nargs, all);

@@ -14,7 +14,8 @@ dnnl_stream_t onednn_stream(void);
  * primitive's own layout lives only during one call, so one buffer per role is enough. */
 enum onednn_slot {
     SLOT_SRC, SLOT_WEIGHTS, SLOT_DST, SLOT_DST_ALT, SLOT_DIFF_DST, SLOT_DIFF_DST_W, SLOT_DIFF_SRC,
-    SLOT_DIFF_WEIGHTS, SLOT_FOLDED_WEIGHTS, SLOT_FOLDED_BIAS, SLOT_BIAS, SLOT_SCRATCHPAD, SLOT_COUNT,
+    SLOT_DIFF_WEIGHTS, SLOT_FOLDED_WEIGHTS, SLOT_FOLDED_BIAS, SLOT_BIAS, SLOT_SCRATCHPAD,
+    SLOT_COUNT,
     SLOT_OWN /* not shared: the port keeps its own buffer (a tensor kept between calls) */
 };
 /* A 64-byte aligned buffer of at least `bytes` for the slot (contents not kept on growth). */

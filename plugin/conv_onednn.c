@@ -230,8 +230,9 @@ static dnnl_status_t build_infer_plan_alg(const layer *l, infer_plan *p, dnnl_al
     TRY(onednn_port_init(&p->src, &m.src, query(fpd, dnnl_query_src_md), PORT_IN, SLOT_SRC));
     TRY(onednn_port_init(&p->weights, &m.weights, query(fpd, dnnl_query_weights_md), PORT_IN,
                          SLOT_OWN));
-    TRY(onednn_port_init(&p->bias, &m.bias, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 1), PORT_IN,
-                         SLOT_BIAS));
+    /* oneDNN 2.6 has no bias query: the bias is the weights' second descriptor */
+    const dnnl_memory_desc_t *bias_md = dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 1);
+    TRY(onednn_port_init(&p->bias, &m.bias, bias_md, PORT_IN, SLOT_BIAS));
     TRY(onednn_port_init(&p->dst, &m.dst, query(fpd, dnnl_query_dst_md), PORT_OUT, SLOT_DST));
     p->src_md = *query(fpd, dnnl_query_src_md);
     p->dst_md = *query(fpd, dnnl_query_dst_md);

@@ -20,7 +20,8 @@ static shortcut_geometry geometry(const layer *l)
 }
 
 /* One (image b, channel k) plane of the forward pass. */
-VECTOR_CLONES static void forward_plane(const layer *l, const network *net, shortcut_geometry g, int b, int k)
+VECTOR_CLONES static void forward_plane(const layer *l, const network *net, shortcut_geometry g,
+                                        int b, int k)
 {
     const size_t at = ((size_t)b * l->out_c + k) * g.plane;
     const float *in = net->input + at;
@@ -42,7 +43,8 @@ VECTOR_CLONES static void forward_plane(const layer *l, const network *net, shor
 }
 
 /* One plane of the backward pass. */
-VECTOR_CLONES static void backward_plane(const layer *l, const network *net, shortcut_geometry g, int b, int k)
+VECTOR_CLONES static void backward_plane(const layer *l, const network *net, shortcut_geometry g,
+                                         int b, int k)
 {
     const size_t at = ((size_t)b * l->out_c + k) * g.plane;
     float *d = l->delta + at;
