@@ -5,6 +5,8 @@
 # Runs are interleaved (ours, PyTorch, ours, ...) and repeated BENCH_REPEATS times, so load
 # from other work hits both alike; the table gives medians over the repeats of each run's
 # median step. Darknet's own layers are slow: they run once, with few steps.
+# Then the project's own network, cfg/mcd-resnet.cfg (MCD sections: no PyTorch twin), with
+# both backends on one thread (the mcd verbs' default).
 #   scripts/bench.sh [CFG]      env: BENCH_REPEATS (3), BENCH_THREADS ("1 2"), BENCH_DARKNET
 set -euo pipefail
 CFG=${1:-cfg/bench-resnet.cfg}
@@ -41,16 +43,19 @@ for threads in $THREADS; do
     done
 done
 
-# results: impl threads mode seconds images/s rss_mib  ->  medians per (impl, threads, mode)
-awk -v cfg="$CFG" '
-function median(key,   n, i, j, t, a) {
-    n = split(vals[key], a, " ")
+# the median of a space-separated list of numbers, "" for none
+MEDIAN='
+function median(list,   n, i, j, t, a) {
+    n = split(list, a, " ")
     for (i = 1; i <= n; ++i) for (j = i + 1; j <= n; ++j) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
     return n ? a[int((n + 1) / 2)] : ""
-}
+}'
+
+# results: impl threads mode seconds images/s rss_mib  ->  medians per (impl, threads, mode)
+awk -v cfg="$CFG" "$MEDIAN"'
 { k = $1 SUBSEP $2 SUBSEP $3; vals[k] = vals[k] " " $5; rss[k] = rss[k] " " $6; thr[$2] = 1 }
-function v(impl, t, mode) { return median(impl SUBSEP t SUBSEP mode) }
-function r(impl, t, mode,   k, save) { k = impl SUBSEP t SUBSEP mode; save = vals[k]; vals[k] = rss[k]; x = median(k); vals[k] = save; return x }
+function v(impl, t, mode) { return median(vals[impl SUBSEP t SUBSEP mode]) }
+function r(impl, t, mode) { return median(rss[impl SUBSEP t SUBSEP mode]) }
 function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2fx", a / b) }
 function ms(x) { return x == "" ? "-" : sprintf("%.2f", 1000 / x) }
 END {
@@ -65,3 +70,22 @@ END {
         printf "| %d | peak RSS, training (MiB) | %s | **%s** | %s | %s |\n", t, r("darknet", t, "train"), r("onednn", t, "train"), r("pytorch", t, "train"), ratio(r("onednn", t, "train"), r("pytorch", t, "train"))
     }
 }' "$results"
+
+echo
+echo "cfg/mcd-resnet.cfg, 1 thread, median of $REPEATS runs (img/s)"
+echo
+echo "| measure | Darknet layers | oneDNN backend | backend / Darknet |"
+echo "|---|---|---|---|"
+for mode in train infer; do
+    for backend in darknet onednn; do
+        for rep in $(seq "$REPEATS"); do
+            OMP_NUM_THREADS=1 "$BIN" -backend $backend cfg/mcd-resnet.cfg $mode 5 1 2>/dev/null |
+                awk -v b=$backend '{ print b, $3 }'
+        done
+    done | awk -v mode=$mode "$MEDIAN"'
+        { v[$1] = v[$1] " " $2 }
+        END {
+            d = median(v["darknet"]); o = median(v["onednn"])
+            printf "| %s | %s | **%s** | %.2fx |\n", mode == "train" ? "training, batch 128" : "inference, batch 128", d, o, o / d
+        }'
+done
