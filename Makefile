@@ -120,7 +120,7 @@ $(BUILD)/plugin/%.cpp.o: plugin/%.cpp $(PLUGIN_HDRS) $(DARKNET_SRC)/include/dark
 	@mkdir -p $(@D)
 	$(CXX) -std=c++11 -Wall -fPIC $(OPT) $(DEFS) $(INCLUDES) -c $< -o $@
 
-# Batch norm and [shortcut] thread with OpenMP (libgomp, which oneDNN uses too).
+# The backend's loops use OpenMP: threads over channels, simd (libgomp, as oneDNN does).
 $(BUILD)/plugin/batchnorm_cpu.c.o $(BUILD)/plugin/shortcut_fused.c.o \
 $(BUILD)/plugin/activation_cpu.c.o: MCD_CFLAGS += -fopenmp
 
