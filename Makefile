@@ -5,6 +5,8 @@
 #                 (bin/, because darknet/ is Darknet's source tree)
 #   make test     build and run the CUnit tests, then a short end-to-end training run
 #   make demo     all of the above for a new user: deps, build, data, train, evaluate
+#   make bench    training and inference speed of cfg/bench-resnet.cfg: this build's
+#                 backends against PyTorch (if python3-torch is installed); see README
 #
 # Darknet's source is never edited: its objects are compiled from DARKNET_SRC into build/.
 # Point DARKNET_SRC at your own tree of the same commit (with Debian's OpenCV 4 patches).
@@ -47,7 +49,8 @@ export UBSAN_OPTIONS := $(shell cat tests/sanitize/ubsan.options)
 endif
 GEMM_LIBS_onednn   := -ldnnl -lgomp
 GEMM_LIBS_openblas := -lopenblas
-LDLIBS   = $(OPENCV_LIBS) $(GEMM_LIBS_$(GEMM)) -lstdc++ -lm -pthread
+# The oneDNN layer backend (plugin/*_onednn.c) links oneDNN whatever the gemm.
+LDLIBS   = $(OPENCV_LIBS) $(GEMM_LIBS_$(GEMM)) -ldnnl -lgomp -lstdc++ -lm -pthread
 # Stock commands load MCD cfgs too: every call to parse_network_cfg goes to the plugin's parser.
 WRAP     := -Wl,--wrap=parse_network_cfg
 
@@ -80,11 +83,11 @@ TEST_SRCS    := $(wildcard tests/*.c)
 TEST_OBJS    := $(TEST_SRCS:tests/%=$(BUILD)/tests/%.o)
 TEST_BIN     := $(BUILD)/tests/run_tests
 
-.PHONY: all deps deps-fixtures test test-unit test-e2e test-robust fuzz demo fixtures clean distclean help
+.PHONY: all deps deps-fixtures test test-unit test-e2e test-robust fuzz demo fixtures bench clean distclean help
 all: $(BIN)/darknet
 
 help:
-	@sed -n '1,10p' Makefile; echo "  also: make data, data-small, test-unit, test-e2e, test-robust, fuzz, fixtures, clean;"; \
+	@sed -n '1,12p' Makefile; echo "  also: make data, data-small, test-unit, test-e2e, test-robust, fuzz, fixtures, bench, clean;"; \
 	 echo "        GEMM=openblas; SANITIZE=1 (ASan+UBSan build in build/sanitize); FUZZ_SECONDS=N"
 
 deps:
@@ -132,6 +135,10 @@ $(BUILD)/plugin/%.cpp.o: plugin/%.cpp $(PLUGIN_HDRS) $(DARKNET_SRC)/include/dark
 	@mkdir -p $(@D)
 	$(CXX) -std=c++11 -Wall -fPIC $(OPT) $(DEFS) $(INCLUDES) -c $< -o $@
 
+# The backend's loops use OpenMP: threads over channels, simd (libgomp, as oneDNN does).
+$(BUILD)/plugin/batchnorm_cpu.c.o $(BUILD)/plugin/shortcut_fused.c.o \
+$(BUILD)/plugin/activation_cpu.c.o: MCD_CFLAGS += -fopenmp
+
 $(LIBMCD): $(PLUGIN_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
@@ -172,6 +179,15 @@ demo:
 fixtures:
 	/usr/bin/python3 tests/fixtures/make_discrepancy_fixtures.py tests/fixtures
 	/usr/bin/python3 tests/fixtures/make_metrics_fixtures.py tests/fixtures
+
+# The benchmark (not a test): scripts/bench.sh runs build/bench-darknet and, when
+# python3-torch is installed, scripts/bench_torch.py on the same cfg, side by side.
+BENCH_DARKNET := $(BUILD)/bench-darknet
+$(BENCH_DARKNET): scripts/bench_darknet.c $(LIBMCD) $(GEMM_OBJ) $(LIBDARKNET)
+	$(CC) $(MCD_CFLAGS) $(INCLUDES) $(WRAP) $^ -o $@ $(LDLIBS)
+
+bench: $(BENCH_DARKNET)
+	BENCH_DARKNET=$(BENCH_DARKNET) scripts/bench.sh
 
 clean:
 	rm -rf $(BUILD) $(BIN)

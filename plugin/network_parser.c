@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cfg_reader.h"
+#include "cpu_backend.h"
 #include "darknet_parser.h"
 #include "discrepancy_layer.h"
 #include "l1_layer.h"
@@ -393,6 +394,7 @@ static network *build_network(parse_state *ps)
     /* after the build, so that a head built twice warns once */
     for (int i = 1; i < ps->nsec; ++i)
         if (ps->kind[i] == SEC_STOCK) warn_unused_keys(ps->file, ps->sec[i]);
+    mcd_backend_install(net);
     return net;
 }
 

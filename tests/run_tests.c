@@ -15,6 +15,7 @@ int add_train_suite(void);
 int add_discrepancy_suite(void);
 int add_bad_inputs_suite(void);
 int add_fuzz_regressions_suite(void);
+int add_backend_suite(void);
 
 int main(void)
 {
@@ -33,6 +34,7 @@ int main(void)
         add_discrepancy_suite,
         add_bad_inputs_suite,
         add_fuzz_regressions_suite,
+        add_backend_suite,
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i)
         if (suites[i]()) {

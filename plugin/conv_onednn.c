@@ -1,0 +1,445 @@
+/* Darknet's [convolutional] layer on oneDNN: one convolution over the whole mini-batch
+ * (Darknet loops over images: im2col + gemm each), in the blocked layouts oneDNN's JIT
+ * kernels want, with reorders from and to Darknet's NCHW buffers.
+ *
+ * Training:  forward  conv(input) -> l.x (or l.output), then batch norm + activation
+ *                     (batchnorm_cpu.c) -> l.output
+ *            backward activation + batch norm gradients in l.delta, then backward-weights
+ *                     (added into l.weight_updates) and backward-data (added into the
+ *                     previous layer's delta), as Darknet's += semantics require
+ * Inference: batch norm (rolling statistics) folded into the weights and bias, the
+ *            activation a post-op: one primitive per layer.
+ * Plans (primitives + ports) are built on first use for the batch size and input size in
+ * use, and rebuilt when either changes (set_batch_network, resize). A layer whose plan
+ * oneDNN cannot build goes back to Darknet's code with a note on stderr. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend_onednn.h"
+#include "batchnorm_cpu.h"
+#include "conv_onednn.h"
+#include "convolutional_layer.h"
+
+typedef struct train_plan {
+    int batch, h, w; /* what it was built for; batch 0: not built */
+    onednn_primitive fwd, bwd_data, bwd_weights;
+    onednn_port src, weights, dst;
+    onednn_port diff_dst, weights_bd, diff_src;
+    onednn_port src_bw, diff_dst_bw, diff_weights;
+    int diff_dst_shared; /* backward-weights takes backward-data's diff_dst as it is */
+} train_plan;
+
+typedef struct infer_plan {
+    int batch, h, w;
+    onednn_primitive fwd;
+    onednn_port src, weights, bias, dst;
+    int activation_after; /* an activation that is not a oneDNN post-op */
+    /* the folded weights last reordered into `weights` (its own buffer): the reorder (a
+     * Winograd transform, costly) runs again only when they change */
+    float *folded;
+    dnnl_memory_desc_t src_md, dst_md; /* the primitive's layouts */
+} infer_plan;
+
+/* At inference a convolution's result exists twice once it ran: in Darknet's l.output and,
+ * in the primitive's layout, in a scratch buffer. A convolution right after it that reads
+ * that output takes the scratch copy and skips its input reorder; its own result goes to
+ * the other of two scratch buffers. */
+static struct {
+    const float *output; /* the producing layer's l.output; NULL: no copy */
+    void *data;
+    dnnl_memory_desc_t md;
+    enum onednn_slot slot;
+} handoff;
+
+/* A layer's state, found by its output buffer (the layer struct has no field for it). */
+typedef struct conv_state {
+    const float *key;
+    train_plan train;
+    infer_plan infer;
+} conv_state;
+
+static conv_state **states;
+static int nstates;
+
+static conv_state *find_state(const float *key)
+{
+    for (int i = 0; i < nstates; ++i)
+        if (states[i]->key == key) return states[i];
+    return NULL;
+}
+
+static void destroy_train_plan(train_plan *p)
+{
+    onednn_primitive_destroy(&p->fwd);
+    onednn_primitive_destroy(&p->bwd_data);
+    onednn_primitive_destroy(&p->bwd_weights);
+    onednn_port *ports[] = {&p->src, &p->weights, &p->dst, &p->diff_dst, &p->weights_bd,
+                            &p->diff_src, &p->src_bw, &p->diff_dst_bw, &p->diff_weights};
+    for (size_t i = 0; i < sizeof ports / sizeof ports[0]; ++i) onednn_port_destroy(ports[i]);
+    memset(p, 0, sizeof *p);
+}
+
+static void destroy_infer_plan(infer_plan *p)
+{
+    onednn_primitive_destroy(&p->fwd);
+    onednn_port *ports[] = {&p->src, &p->weights, &p->bias, &p->dst};
+    for (size_t i = 0; i < sizeof ports / sizeof ports[0]; ++i) onednn_port_destroy(ports[i]);
+    free(p->folded);
+    memset(p, 0, sizeof *p);
+}
+
+/* The plain (Darknet) descriptors of a layer's tensors at a batch size. */
+typedef struct conv_mds {
+    dnnl_memory_desc_t src, weights, bias, dst, any_src, any_weights, any_dst;
+    dnnl_dims_t strides, pad_l, pad_r;
+} conv_mds;
+
+static void layer_mds(const layer *l, conv_mds *m)
+{
+    dnnl_dims_t src = {l->batch, l->c, l->h, l->w}, weights = {l->n, l->c, l->size, l->size};
+    dnnl_dims_t dst = {l->batch, l->n, l->out_h, l->out_w}, bias = {l->n};
+    onednn_plain_md(&m->src, 4, src);
+    onednn_plain_md(&m->weights, 4, weights);
+    onednn_plain_md(&m->dst, 4, dst);
+    onednn_plain_md(&m->bias, 1, bias);
+    dnnl_memory_desc_init_by_tag(&m->any_src, 4, src, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&m->any_weights, 4, weights, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&m->any_dst, 4, dst, dnnl_f32, dnnl_format_tag_any);
+    m->strides[0] = m->strides[1] = l->stride;
+    m->pad_l[0] = m->pad_l[1] = l->pad;
+    /* Darknet's output size is (h + 2 pad - size) / stride + 1: the right/bottom padding
+     * oneDNN needs for it may be less than pad */
+    m->pad_r[0] = (l->out_h - 1) * l->stride + l->size - l->h - l->pad;
+    m->pad_r[1] = (l->out_w - 1) * l->stride + l->size - l->w - l->pad;
+}
+
+#define TRY(call)                                                                            \
+    do {                                                                                     \
+        if ((st = (call)) != dnnl_success) goto done;                                        \
+    } while (0)
+
+static const dnnl_memory_desc_t *query(const_dnnl_primitive_desc_t pd, dnnl_query_t what)
+{
+    return dnnl_primitive_desc_query_md(pd, what, 0);
+}
+
+/* Winograd (F(4x4, 3x3): 2.25x fewer multiplications) where oneDNN has it for this CPU and
+ * shape (3x3, stride 1, enough channels), else direct convolution. */
+static int try_winograd(const layer *l)
+{
+    return l->size == 3 && l->stride == 1 && l->c >= 16 && l->n >= 16;
+}
+
+static dnnl_status_t build_train_plan_alg(const layer *l, train_plan *p, dnnl_alg_kind_t alg)
+{
+    dnnl_engine_t eng = onednn_engine();
+    conv_mds m;
+    layer_mds(l, &m);
+    dnnl_status_t st;
+    dnnl_convolution_desc_t fd, bdd, bwd;
+    dnnl_primitive_desc_t fpd = NULL, bdpd = NULL, bwpd = NULL;
+    dnnl_primitive_attr_t attr = NULL;
+    TRY(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, alg,
+                                           &m.any_src, &m.any_weights, NULL, &m.any_dst,
+                                           m.strides, m.pad_l, m.pad_r));
+    TRY(onednn_attr_create(&attr));
+    TRY(dnnl_primitive_desc_create(&fpd, &fd, attr, eng, NULL));
+    TRY(dnnl_convolution_backward_data_desc_init(&bdd, alg, &m.any_src,
+                                                 &m.any_weights, &m.any_dst, m.strides,
+                                                 m.pad_l, m.pad_r));
+    TRY(dnnl_primitive_desc_create(&bdpd, &bdd, attr, eng, fpd));
+    TRY(dnnl_convolution_backward_weights_desc_init(&bwd, alg, &m.any_src,
+                                                    &m.any_weights, NULL, &m.any_dst,
+                                                    m.strides, m.pad_l, m.pad_r));
+    TRY(dnnl_primitive_desc_create(&bwpd, &bwd, attr, eng, fpd));
+
+    TRY(onednn_primitive_init(&p->fwd, fpd));
+    TRY(onednn_primitive_init(&p->bwd_data, bdpd));
+    TRY(onednn_primitive_init(&p->bwd_weights, bwpd));
+    TRY(onednn_port_init(&p->src, &m.src, query(fpd, dnnl_query_src_md), PORT_IN, SLOT_SRC));
+    TRY(onednn_port_init(&p->weights, &m.weights, query(fpd, dnnl_query_weights_md), PORT_IN,
+                         SLOT_WEIGHTS));
+    TRY(onednn_port_init(&p->dst, &m.dst, query(fpd, dnnl_query_dst_md), PORT_OUT, SLOT_DST));
+    TRY(onednn_port_init(&p->diff_dst, &m.dst, query(bdpd, dnnl_query_diff_dst_md), PORT_IN,
+                         SLOT_DIFF_DST));
+    TRY(onednn_port_init(&p->weights_bd, &m.weights, query(bdpd, dnnl_query_weights_md),
+                         PORT_IN, SLOT_WEIGHTS));
+    TRY(onednn_port_init(&p->diff_src, &m.src, query(bdpd, dnnl_query_diff_src_md),
+                         PORT_OUT_ADD, SLOT_DIFF_SRC));
+    TRY(onednn_port_init(&p->src_bw, &m.src, query(bwpd, dnnl_query_src_md), PORT_IN,
+                         SLOT_SRC));
+    p->diff_dst_shared = dnnl_memory_desc_equal(query(bdpd, dnnl_query_diff_dst_md),
+                                                query(bwpd, dnnl_query_diff_dst_md));
+    TRY(onednn_port_init(&p->diff_dst_bw, &m.dst, query(bwpd, dnnl_query_diff_dst_md),
+                         PORT_IN, SLOT_DIFF_DST_W));
+    TRY(onednn_port_init(&p->diff_weights, &m.weights,
+                         query(bwpd, dnnl_query_diff_weights_md), PORT_OUT_ADD,
+                         SLOT_DIFF_WEIGHTS));
+    p->batch = l->batch, p->h = l->h, p->w = l->w;
+done:
+    if (fpd) dnnl_primitive_desc_destroy(fpd);
+    if (bdpd) dnnl_primitive_desc_destroy(bdpd);
+    if (bwpd) dnnl_primitive_desc_destroy(bwpd);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (st != dnnl_success) destroy_train_plan(p);
+    return st;
+}
+
+static dnnl_status_t build_train_plan(const layer *l, train_plan *p)
+{
+    if (try_winograd(l) && build_train_plan_alg(l, p, dnnl_convolution_winograd) == dnnl_success)
+        return dnnl_success;
+    return build_train_plan_alg(l, p, dnnl_convolution_direct);
+}
+
+/* leaky and relu become a post-op of the convolution; other activations run after it */
+static int activation_post_op(ACTIVATION a, float *alpha)
+{
+    if (a == LEAKY) *alpha = .1f;
+    else if (a == RELU) *alpha = 0;
+    else return 0;
+    return 1;
+}
+
+static dnnl_status_t build_infer_plan_alg(const layer *l, infer_plan *p, dnnl_alg_kind_t alg)
+{
+    dnnl_engine_t eng = onednn_engine();
+    conv_mds m;
+    layer_mds(l, &m);
+    dnnl_status_t st;
+    dnnl_convolution_desc_t fd;
+    dnnl_primitive_desc_t fpd = NULL;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t ops = NULL;
+    float alpha;
+    p->activation_after = l->activation != LINEAR;
+    TRY(onednn_attr_create(&attr));
+    if (activation_post_op(l->activation, &alpha)) {
+        TRY(dnnl_post_ops_create(&ops));
+        TRY(dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_relu, alpha, 0.f));
+        TRY(dnnl_primitive_attr_set_post_ops(attr, ops));
+        p->activation_after = 0;
+    }
+    TRY(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_inference, alg,
+                                           &m.any_src, &m.any_weights, &m.bias, &m.any_dst,
+                                           m.strides, m.pad_l, m.pad_r));
+    TRY(dnnl_primitive_desc_create(&fpd, &fd, attr, eng, NULL));
+    TRY(onednn_primitive_init(&p->fwd, fpd));
+    TRY(onednn_port_init(&p->src, &m.src, query(fpd, dnnl_query_src_md), PORT_IN, SLOT_SRC));
+    TRY(onednn_port_init(&p->weights, &m.weights, query(fpd, dnnl_query_weights_md), PORT_IN,
+                         SLOT_OWN));
+    /* oneDNN 2.6 has no bias query: the bias is the weights' second descriptor */
+    const dnnl_memory_desc_t *bias_md = dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 1);
+    TRY(onednn_port_init(&p->bias, &m.bias, bias_md, PORT_IN, SLOT_BIAS));
+    TRY(onednn_port_init(&p->dst, &m.dst, query(fpd, dnnl_query_dst_md), PORT_OUT, SLOT_DST));
+    p->src_md = *query(fpd, dnnl_query_src_md);
+    p->dst_md = *query(fpd, dnnl_query_dst_md);
+    p->batch = l->batch, p->h = l->h, p->w = l->w;
+done:
+    if (fpd) dnnl_primitive_desc_destroy(fpd);
+    if (ops) dnnl_post_ops_destroy(ops);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (st != dnnl_success) destroy_infer_plan(p);
+    return st;
+}
+
+static dnnl_status_t build_infer_plan(const layer *l, infer_plan *p)
+{
+    if (try_winograd(l) && build_infer_plan_alg(l, p, dnnl_convolution_winograd) == dnnl_success)
+        return dnnl_success;
+    return build_infer_plan_alg(l, p, dnnl_convolution_direct);
+}
+
+/* Back to Darknet's code for this layer, for good: oneDNN could not build its plan. */
+static void fall_back(layer *l, network *net, dnnl_status_t st)
+{
+    fprintf(stderr, "darknet: layer %d: oneDNN cannot run this convolution (status %d); "
+                    "Darknet's code runs it\n", net->index, (int)st);
+    layer *stored = &net->layers[net->index];
+    if (stored->batch_normalize && !stored->x_norm)
+        stored->x_norm = calloc((size_t)stored->batch * stored->outputs, sizeof(float));
+    stored->forward = forward_convolutional_layer;
+    stored->backward = backward_convolutional_layer;
+    l->x_norm = stored->x_norm;
+}
+
+static int plan_fits(int batch, int h, int w, const layer *l)
+{
+    return batch == l->batch && h == l->h && w == l->w;
+}
+
+static conv_state *state_for(const layer *l)
+{
+    conv_state *s = find_state(l->output);
+    if (!s) { /* the layer was resized (a new buffer): start over */
+        s = calloc(1, sizeof *s);
+        s->key = l->output;
+        states = realloc(states, (nstates + 1) * sizeof *states);
+        states[nstates++] = s;
+    }
+    return s;
+}
+
+/* Weights and bias of the inference primitive: batch norm with the rolling statistics
+ * folded in, scale / (sqrt(var) + 1e-6) as Darknet normalizes. */
+static void fold_batchnorm(const layer *l, float *weights, float *bias)
+{
+    const int per_filter = l->nweights / l->n;
+    for (int f = 0; f < l->n; ++f) {
+        float k = 1, shift = 0;
+        if (l->batch_normalize) {
+            k = l->scales[f] / (sqrtf(l->rolling_variance[f]) + .000001f);
+            shift = -l->rolling_mean[f] * k;
+        }
+        bias[f] = l->biases[f] + shift;
+        const float *w = l->weights + (size_t)f * per_filter;
+        float *out = weights + (size_t)f * per_filter;
+        for (int i = 0; i < per_filter; ++i) out[i] = w[i] * k;
+    }
+}
+
+static void forward_convolutional_layer_onednn(layer l, network net);
+
+/* The input is the previous layer's output, that layer is one of these convolutions and
+ * ran just before (forward_network's order), and its scratch copy has our layout. */
+static int takes_handoff(const infer_plan *p, const network *net)
+{
+    if (!handoff.output || handoff.output != net->input || net->index < 1 || !p->src.reorder)
+        return 0;
+    const layer *prev = &net->layers[net->index - 1];
+    return prev->output == net->input && prev->forward == forward_convolutional_layer_onednn &&
+           dnnl_memory_desc_equal(&handoff.md, &p->src_md);
+}
+
+static void forward_inference(layer *l, infer_plan *p, network *net)
+{
+    size_t weight_bytes = (size_t)l->nweights * sizeof(float);
+    float *weights = onednn_scratch(SLOT_FOLDED_WEIGHTS, weight_bytes);
+    float *bias = onednn_scratch(SLOT_FOLDED_BIAS, (size_t)l->n * sizeof(float));
+    fold_batchnorm(l, weights, bias);
+    if (!p->folded || memcmp(p->folded, weights, weight_bytes) != 0) {
+        if (!p->folded) p->folded = malloc(weight_bytes);
+        memcpy(p->folded, weights, weight_bytes);
+        onednn_port_in(&p->weights, p->folded);
+    }
+    dnnl_memory_t src;
+    if (takes_handoff(p, net)) src = onednn_port_in_prepared(&p->src, net->input, handoff.data);
+    else src = onednn_port_in(&p->src, net->input);
+    p->dst.slot = handoff.output && handoff.slot == SLOT_DST ? SLOT_DST_ALT : SLOT_DST;
+    dnnl_exec_arg_t args[] = {
+        {DNNL_ARG_SRC, src},
+        {DNNL_ARG_WEIGHTS, p->weights.inner},
+        {DNNL_ARG_BIAS, onednn_port_in(&p->bias, bias)},
+        {DNNL_ARG_DST, onednn_port_out(&p->dst, l->output)},
+    };
+    onednn_primitive_run(&p->fwd, 4, args);
+    onednn_port_flush(&p->dst);
+    handoff.output = NULL;
+    if (p->activation_after) {
+        activate_array(l->output, l->outputs * l->batch, l->activation);
+    } else if (p->dst.reorder) {
+        handoff.output = l->output;
+        handoff.md = p->dst_md;
+        handoff.slot = p->dst.slot;
+        handoff.data = onednn_scratch(p->dst.slot, 0);
+    }
+}
+
+static void forward_training(layer *l, train_plan *p, network *net)
+{
+    handoff.output = NULL; /* training uses the scratch buffers for other things */
+    float *conv_out = l->batch_normalize ? l->x : l->output;
+    dnnl_exec_arg_t args[] = {
+        {DNNL_ARG_SRC, onednn_port_in(&p->src, net->input)},
+        {DNNL_ARG_WEIGHTS, onednn_port_in(&p->weights, l->weights)},
+        {DNNL_ARG_DST, onednn_port_out(&p->dst, conv_out)},
+    };
+    onednn_primitive_run(&p->fwd, 3, args);
+    onednn_port_flush(&p->dst);
+    if (l->batch_normalize) batchnorm_cpu_forward(l);
+    else bias_activation_cpu_forward(l);
+}
+
+static void forward_convolutional_layer_onednn(layer l, network net)
+{
+    conv_state *s = state_for(&l);
+    dnnl_status_t st = dnnl_success;
+    if (net.train) {
+        if (!plan_fits(s->train.batch, s->train.h, s->train.w, &l)) {
+            destroy_train_plan(&s->train);
+            st = build_train_plan(&l, &s->train);
+        }
+        if (st == dnnl_success) {
+            forward_training(&l, &s->train, &net);
+            return;
+        }
+    } else {
+        if (!plan_fits(s->infer.batch, s->infer.h, s->infer.w, &l)) {
+            destroy_infer_plan(&s->infer);
+            st = build_infer_plan(&l, &s->infer);
+        }
+        if (st == dnnl_success) {
+            forward_inference(&l, &s->infer, &net);
+            return;
+        }
+    }
+    fall_back(&l, &net, st);
+    forward_convolutional_layer(l, net);
+}
+
+static void backward_convolutional_layer_onednn(layer l, network net)
+{
+    conv_state *s = state_for(&l);
+    train_plan *p = &s->train;
+    if (!plan_fits(p->batch, p->h, p->w, &l)) {
+        /* backward without a training forward at this size (Darknet allows it) */
+        destroy_train_plan(p);
+        dnnl_status_t st = build_train_plan(&l, p);
+        if (st != dnnl_success) {
+            fall_back(&l, &net, st);
+            backward_convolutional_layer(l, net);
+            return;
+        }
+    }
+    if (l.batch_normalize) batchnorm_cpu_backward(&l, net.train);
+    else bias_activation_cpu_backward(&l);
+
+    dnnl_memory_t diff_dst = onednn_port_in(&p->diff_dst, l.delta);
+    dnnl_memory_t diff_dst_bw = diff_dst;
+    if (!p->diff_dst_shared) diff_dst_bw = onednn_port_in(&p->diff_dst_bw, l.delta);
+    dnnl_exec_arg_t bw[] = {
+        {DNNL_ARG_SRC, onednn_port_in(&p->src_bw, net.input)},
+        {DNNL_ARG_DIFF_DST, diff_dst_bw},
+        {DNNL_ARG_DIFF_WEIGHTS, onednn_port_out(&p->diff_weights, l.weight_updates)},
+    };
+    onednn_primitive_run(&p->bwd_weights, 3, bw);
+    onednn_port_flush(&p->diff_weights);
+    if (!net.delta) return;
+    dnnl_exec_arg_t bd[] = {
+        {DNNL_ARG_DIFF_DST, diff_dst},
+        {DNNL_ARG_WEIGHTS, onednn_port_in(&p->weights_bd, l.weights)},
+        {DNNL_ARG_DIFF_SRC, onednn_port_out(&p->diff_src, net.delta)},
+    };
+    onednn_primitive_run(&p->bwd_data, 3, bd);
+    onednn_port_flush(&p->diff_src);
+}
+
+int conv_onednn_install(network *net, int i)
+{
+    layer *l = &net->layers[i];
+    if (l->groups != 1 || l->binary || l->xnor) return 0;
+    /* a fresh layer may reuse a freed layer's output address: forget that layer's plans */
+    conv_state *old = find_state(l->output);
+    if (old) {
+        destroy_train_plan(&old->train);
+        destroy_infer_plan(&old->infer);
+    }
+    l->forward = forward_convolutional_layer_onednn;
+    l->backward = backward_convolutional_layer_onednn;
+    /* batch norm's backward here needs only l->x: x_norm would be a copy of every output */
+    free(l->x_norm);
+    l->x_norm = NULL;
+    return 1;
+}
