@@ -27,11 +27,7 @@ static char dir[64];
 
 static const char *path_in(const char *name)
 {
-    static char buf[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
+    return test_path(dir, name);
 }
 
 static int write_frames(mcd_video_writer *vw, const char *list)

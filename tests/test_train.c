@@ -20,11 +20,7 @@ static char out[1 << 16];
 
 static const char *path_in(const char *name)
 {
-    static char buf[8][640];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
+    return test_path(dir, name);
 }
 
 static int write_text(const char *name, const char *text)
