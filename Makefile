@@ -47,10 +47,12 @@ OPT        += $(SANITIZE_FLAGS)
 export ASAN_OPTIONS  := $(shell cat tests/sanitize/asan.options)
 export UBSAN_OPTIONS := $(shell cat tests/sanitize/ubsan.options)
 endif
-GEMM_LIBS_onednn   := -ldnnl -lgomp
+# The oneDNN layer backend (plugin/*_onednn.c) links oneDNN whatever the gemm, so the oneDNN
+# gemm needs no library of its own.
+BACKEND_LIBS       := -ldnnl -lgomp
+GEMM_LIBS_onednn   :=
 GEMM_LIBS_openblas := -lopenblas
-# The oneDNN layer backend (plugin/*_onednn.c) links oneDNN whatever the gemm.
-LDLIBS   = $(OPENCV_LIBS) $(GEMM_LIBS_$(GEMM)) -ldnnl -lgomp -lstdc++ -lm -pthread
+LDLIBS   = $(OPENCV_LIBS) $(GEMM_LIBS_$(GEMM)) $(BACKEND_LIBS) -lstdc++ -lm -pthread
 # Stock commands load MCD cfgs too: every call to parse_network_cfg goes to the plugin's parser.
 WRAP     := -Wl,--wrap=parse_network_cfg
 
@@ -296,7 +298,7 @@ $(FUZZ_BUILD)/libdarknet.a: $(FUZZ_DN_OBJS)
 # plugin's C++ files need the C++ parts of the sanitizer runtimes.
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz_%.c.o $(FUZZ_BUILD)/tests/fuzz_targets.c.o \
                       $(FUZZ_BUILD)/libmcd.a $(FUZZ_BUILD)/plugin/gemm_$(GEMM).c.o $(FUZZ_BUILD)/libdarknet.a
-	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ $(OPENCV_LIBS) $(GEMM_LIBS_$(GEMM)) -lm -pthread
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ $(OPENCV_LIBS) $(GEMM_LIBS_$(GEMM)) $(BACKEND_LIBS) -lm -pthread
 
 .SECONDARY: $(FUZZ_DN_OBJS) $(FUZZ_MCD_OBJS) $(FUZZ_BUILD)/plugin/gemm_$(GEMM).c.o \
             $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/tests/fuzz_%.c.o) $(FUZZ_BUILD)/tests/fuzz_targets.c.o
