@@ -187,13 +187,6 @@ dnnl_memory_t onednn_port_in(onednn_port *p, const float *user)
     return p->inner;
 }
 
-dnnl_memory_t onednn_port_in_prepared(onednn_port *p, const float *user, void *inner_data)
-{
-    dnnl_memory_set_data_handle(p->user, (void *)user);
-    dnnl_memory_set_data_handle(p->inner, inner_data);
-    return p->inner;
-}
-
 dnnl_memory_t onednn_port_out(onednn_port *p, float *user)
 {
     port_bind(p, user);

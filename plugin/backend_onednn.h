@@ -13,7 +13,7 @@ dnnl_stream_t onednn_stream(void);
 /* Scratch buffers shared by every layer: layers run one at a time, and a tensor in a
  * primitive's own layout lives only during one call, so one buffer per role is enough. */
 enum onednn_slot {
-    SLOT_SRC, SLOT_WEIGHTS, SLOT_DST, SLOT_DST_ALT, SLOT_DIFF_DST, SLOT_DIFF_DST_W, SLOT_DIFF_SRC,
+    SLOT_SRC, SLOT_WEIGHTS, SLOT_DST, SLOT_DIFF_DST, SLOT_DIFF_DST_W, SLOT_DIFF_SRC,
     SLOT_DIFF_WEIGHTS, SLOT_FOLDED_WEIGHTS, SLOT_FOLDED_BIAS, SLOT_BIAS, SLOT_SCRATCHPAD,
     SLOT_COUNT,
     SLOT_OWN /* not shared: the port keeps its own buffer (a tensor kept between calls) */
@@ -43,8 +43,6 @@ dnnl_status_t onednn_port_init(onednn_port *p, const dnnl_memory_desc_t *user_md
                                enum onednn_slot slot);
 /* Input: point the port at `user` and reorder it in; returns the primitive's argument. */
 dnnl_memory_t onednn_port_in(onednn_port *p, const float *user);
-/* Input already in the primitive's layout at `inner_data`: no reorder. */
-dnnl_memory_t onednn_port_in_prepared(onednn_port *p, const float *user, void *inner_data);
 /* Output: point the port at `user`; returns the argument the primitive writes. After the
  * primitive ran, onednn_port_flush moves the result into `user`. */
 dnnl_memory_t onednn_port_out(onednn_port *p, float *user);

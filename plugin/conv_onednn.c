@@ -8,7 +8,8 @@
  *                     (added into l.weight_updates) and backward-data (added into the
  *                     previous layer's delta), as Darknet's += semantics require
  * Inference: batch norm (rolling statistics) folded into the weights and bias, the
- *            activation a post-op: one primitive per layer.
+ *            activation a post-op: one primitive per layer. Input and output stay in
+ *            nChw16c when the neighbours work in it too (blocked_layout.h): no reorders.
  * Plans (primitives + ports) are built on first use for the batch size and input size in
  * use, and rebuilt when either changes (set_batch_network, resize). A layer whose plan
  * oneDNN cannot build goes back to Darknet's code with a note on stderr. */
@@ -19,6 +20,7 @@
 
 #include "backend_onednn.h"
 #include "batchnorm_cpu.h"
+#include "blocked_layout.h"
 #include "conv_onednn.h"
 #include "convolutional_layer.h"
 
@@ -33,31 +35,21 @@ typedef struct train_plan {
 
 typedef struct infer_plan {
     int batch, h, w;
+    int in_blocked, out_blocked; /* input / output in nChw16c (blocked_layout.h) */
     onednn_primitive fwd;
     onednn_port src, weights, bias, dst;
     int activation_after; /* an activation that is not a oneDNN post-op */
     /* the folded weights last reordered into `weights` (its own buffer): the reorder (a
      * Winograd transform, costly) runs again only when they change */
     float *folded;
-    dnnl_memory_desc_t src_md, dst_md; /* the primitive's layouts */
 } infer_plan;
-
-/* At inference a convolution's result exists twice once it ran: in Darknet's l.output and,
- * in the primitive's layout, in a scratch buffer. A convolution right after it that reads
- * that output takes the scratch copy and skips its input reorder; its own result goes to
- * the other of two scratch buffers. */
-static struct {
-    const float *output; /* the producing layer's l.output; NULL: no copy */
-    void *data;
-    dnnl_memory_desc_t md;
-    enum onednn_slot slot;
-} handoff;
 
 /* A layer's state, found by its output buffer (the layer struct has no field for it). */
 typedef struct conv_state {
     const float *key;
     train_plan train;
     infer_plan infer;
+    int infer_failed; /* oneDNN could not build the inference plan: Darknet's code runs */
 } conv_state;
 
 static conv_state **states;
@@ -203,11 +195,24 @@ static int activation_post_op(ACTIVATION a, float *alpha)
     return 1;
 }
 
-static dnnl_status_t build_infer_plan_alg(const layer *l, infer_plan *p, dnnl_alg_kind_t alg)
+/* The descriptor of a tensor that stays in nChw16c between layers (blocked_layout.h). */
+static void blocked_md(dnnl_memory_desc_t *md, const dnnl_memory_desc_t *plain)
+{
+    dnnl_dims_t dims;
+    memcpy(dims, plain->dims, sizeof dims);
+    dnnl_memory_desc_init_by_tag(md, 4, dims, dnnl_f32, dnnl_aBcd16b);
+}
+
+static dnnl_status_t build_infer_plan_alg(const layer *l, infer_plan *p, dnnl_alg_kind_t alg,
+                                          int in_blocked, int out_blocked)
 {
     dnnl_engine_t eng = onednn_engine();
     conv_mds m;
     layer_mds(l, &m);
+    /* a blocked input or output is taken as it is: the primitive works in that layout and
+     * the port has no reorder */
+    if (in_blocked) blocked_md(&m.src, &m.src), m.any_src = m.src;
+    if (out_blocked) blocked_md(&m.dst, &m.dst), m.any_dst = m.dst;
     dnnl_status_t st;
     dnnl_convolution_desc_t fd;
     dnnl_primitive_desc_t fpd = NULL;
@@ -234,9 +239,8 @@ static dnnl_status_t build_infer_plan_alg(const layer *l, infer_plan *p, dnnl_al
     const dnnl_memory_desc_t *bias_md = dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 1);
     TRY(onednn_port_init(&p->bias, &m.bias, bias_md, PORT_IN, SLOT_BIAS));
     TRY(onednn_port_init(&p->dst, &m.dst, query(fpd, dnnl_query_dst_md), PORT_OUT, SLOT_DST));
-    p->src_md = *query(fpd, dnnl_query_src_md);
-    p->dst_md = *query(fpd, dnnl_query_dst_md);
     p->batch = l->batch, p->h = l->h, p->w = l->w;
+    p->in_blocked = in_blocked, p->out_blocked = out_blocked;
 done:
     if (fpd) dnnl_primitive_desc_destroy(fpd);
     if (ops) dnnl_post_ops_destroy(ops);
@@ -245,17 +249,21 @@ done:
     return st;
 }
 
-static dnnl_status_t build_infer_plan(const layer *l, infer_plan *p)
+static dnnl_status_t build_infer_plan(const layer *l, infer_plan *p, int in_blocked,
+                                      int out_blocked)
 {
-    if (try_winograd(l) && build_infer_plan_alg(l, p, dnnl_convolution_winograd) == dnnl_success)
+    if (try_winograd(l) &&
+        build_infer_plan_alg(l, p, dnnl_convolution_winograd, in_blocked, out_blocked) ==
+            dnnl_success)
         return dnnl_success;
-    return build_infer_plan_alg(l, p, dnnl_convolution_direct);
+    return build_infer_plan_alg(l, p, dnnl_convolution_direct, in_blocked, out_blocked);
 }
 
-/* Back to Darknet's code for this layer, for good: oneDNN could not build its plan. */
+/* Back to Darknet's code for training this layer, for good: oneDNN could not build its
+ * training plan. */
 static void fall_back(layer *l, network *net, dnnl_status_t st)
 {
-    fprintf(stderr, "darknet: layer %d: oneDNN cannot run this convolution (status %d); "
+    fprintf(stderr, "darknet: layer %d: oneDNN cannot train this convolution (status %d); "
                     "Darknet's code runs it\n", net->index, (int)st);
     layer *stored = &net->layers[net->index];
     if (stored->batch_normalize && !stored->x_norm)
@@ -300,19 +308,6 @@ static void fold_batchnorm(const layer *l, float *weights, float *bias)
     }
 }
 
-static void forward_convolutional_layer_onednn(layer l, network net);
-
-/* The input is the previous layer's output, that layer is one of these convolutions and
- * ran just before (forward_network's order), and its scratch copy has our layout. */
-static int takes_handoff(const infer_plan *p, const network *net)
-{
-    if (!handoff.output || handoff.output != net->input || net->index < 1 || !p->src.reorder)
-        return 0;
-    const layer *prev = &net->layers[net->index - 1];
-    return prev->output == net->input && prev->forward == forward_convolutional_layer_onednn &&
-           dnnl_memory_desc_equal(&handoff.md, &p->src_md);
-}
-
 static void forward_inference(layer *l, infer_plan *p, network *net)
 {
     size_t weight_bytes = (size_t)l->nweights * sizeof(float);
@@ -324,32 +319,39 @@ static void forward_inference(layer *l, infer_plan *p, network *net)
         memcpy(p->folded, weights, weight_bytes);
         onednn_port_in(&p->weights, p->folded);
     }
-    dnnl_memory_t src;
-    if (takes_handoff(p, net)) src = onednn_port_in_prepared(&p->src, net->input, handoff.data);
-    else src = onednn_port_in(&p->src, net->input);
-    p->dst.slot = handoff.output && handoff.slot == SLOT_DST ? SLOT_DST_ALT : SLOT_DST;
     dnnl_exec_arg_t args[] = {
-        {DNNL_ARG_SRC, src},
+        {DNNL_ARG_SRC, onednn_port_in(&p->src, net->input)},
         {DNNL_ARG_WEIGHTS, p->weights.inner},
         {DNNL_ARG_BIAS, onednn_port_in(&p->bias, bias)},
         {DNNL_ARG_DST, onednn_port_out(&p->dst, l->output)},
     };
     onednn_primitive_run(&p->fwd, 4, args);
     onednn_port_flush(&p->dst);
-    handoff.output = NULL;
-    if (p->activation_after) {
-        activate_array(l->output, l->outputs * l->batch, l->activation);
-    } else if (p->dst.reorder) {
-        handoff.output = l->output;
-        handoff.md = p->dst_md;
-        handoff.slot = p->dst.slot;
-        handoff.data = onednn_scratch(p->dst.slot, 0);
+    /* elementwise: the same whatever the layout */
+    if (p->activation_after) activate_array(l->output, l->outputs * l->batch, l->activation);
+}
+
+/* Inference with Darknet's code (oneDNN built no plan), in and out of nChw16c as the
+ * neighbours expect. */
+static void forward_inference_darknet(layer *l, network *net, int in_blocked, int out_blocked)
+{
+    network plain = *net;
+    if (in_blocked) {
+        float *in = onednn_scratch(SLOT_SRC, (size_t)l->inputs * l->batch * sizeof(float));
+        blocked_to_plain(net->input, in, l->batch, l->c, l->h, l->w);
+        plain.input = in;
+    }
+    forward_convolutional_layer(*l, plain);
+    if (out_blocked) {
+        size_t n = (size_t)l->outputs * l->batch;
+        float *out = onednn_scratch(SLOT_DST, n * sizeof(float));
+        memcpy(out, l->output, n * sizeof(float));
+        blocked_from_plain(out, l->output, l->batch, l->n, l->out_h, l->out_w);
     }
 }
 
 static void forward_training(layer *l, train_plan *p, network *net)
 {
-    handoff.output = NULL; /* training uses the scratch buffers for other things */
     float *conv_out = l->batch_normalize ? l->x : l->output;
     dnnl_exec_arg_t args[] = {
         {DNNL_ARG_SRC, onednn_port_in(&p->src, net->input)},
@@ -375,18 +377,25 @@ static void forward_convolutional_layer_onednn(layer l, network net)
             forward_training(&l, &s->train, &net);
             return;
         }
-    } else {
-        if (!plan_fits(s->infer.batch, s->infer.h, s->infer.w, &l)) {
-            destroy_infer_plan(&s->infer);
-            st = build_infer_plan(&l, &s->infer);
-        }
-        if (st == dnnl_success) {
-            forward_inference(&l, &s->infer, &net);
-            return;
+        fall_back(&l, &net, st);
+        forward_convolutional_layer(l, net);
+        return;
+    }
+    int in_blocked = blocked_input(&net), out_blocked = blocked_output(&net, net.index);
+    infer_plan *p = &s->infer;
+    if (!s->infer_failed &&
+        (!plan_fits(p->batch, p->h, p->w, &l) || p->in_blocked != in_blocked ||
+         p->out_blocked != out_blocked)) {
+        destroy_infer_plan(p);
+        st = build_infer_plan(&l, p, in_blocked, out_blocked);
+        if (st != dnnl_success) {
+            fprintf(stderr, "darknet: layer %d: oneDNN cannot run this convolution (status "
+                            "%d); Darknet's code runs it\n", net.index, (int)st);
+            s->infer_failed = 1;
         }
     }
-    fall_back(&l, &net, st);
-    forward_convolutional_layer(l, net);
+    if (s->infer_failed) forward_inference_darknet(&l, &net, in_blocked, out_blocked);
+    else forward_inference(&l, p, &net);
 }
 
 static void backward_convolutional_layer_onednn(layer l, network net)
@@ -424,6 +433,11 @@ static void backward_convolutional_layer_onednn(layer l, network net)
     };
     onednn_primitive_run(&p->bwd_data, 3, bd);
     onednn_port_flush(&p->diff_src);
+}
+
+int conv_onednn_installed(const layer *l)
+{
+    return l->forward == forward_convolutional_layer_onednn;
 }
 
 int conv_onednn_install(network *net, int i)

@@ -22,6 +22,7 @@
 #include "csv_field.h"
 #include "annotate.h"
 #include "image_io.h"
+#include "inference.h"
 #include "gemm_backend.h"
 #include "mcd_commands.h"
 #include "mcd_error.h"
@@ -249,7 +250,7 @@ static void emit(detector *d, const detect_opts *o, const record *rec)
 /* input: the network's w x h x c floats. */
 static int classify(detector *d, const float *input, result *r)
 {
-    float *out = network_predict(d->net, (float *)input);
+    float *out = mcd_predict(d->net, (float *)input);
     const float *p1 = mcd_head_probs(d->net, &d->m, 1, 0);
     const float *p2 = mcd_head_probs(d->net, &d->m, 2, 0);
     r->score = out[0];

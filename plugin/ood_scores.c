@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "image_io.h"
+#include "inference.h"
 #include "mcd_error.h"
 #include "weights_file.h"
 
@@ -226,7 +227,7 @@ int ood_score_images(network *net, const mcd_layout *m, char **paths, int n,
             }
         }
         if (cur->count != net->batch) set_batch_network(net, cur->count);
-        network_predict(net, cur->buf);
+        mcd_predict(net, cur->buf);
         for (int b = 0; b < cur->count; ++b)
             ood_scores_from_network(net, m, b, &out[cur->start + b]);
         if (have_next) pthread_join(thread, NULL);

@@ -3,8 +3,11 @@
  * backward pass takes three more. Here each (image, channel) plane is done in one pass,
  * threaded over planes. Same arithmetic: out = act(alpha * in + beta * add) on the channels
  * both have (add subsampled by its stride), out = act(in) on the others; backward
- * delta *= act'(out), prev.delta += alpha * delta, from.delta += beta * delta. */
+ * delta *= act'(out), prev.delta += alpha * delta, from.delta += beta * delta.
+ * At inference the tensors may be in oneDNN's nChw16c instead (blocked_layout.h). */
 #include "activation_cpu.h"
+#include "backend_onednn.h"
+#include "blocked_layout.h"
 #include "shortcut_fused.h"
 
 /* The planes of the added layer that meet the output: every stride-th pixel of its first
@@ -19,14 +22,20 @@ static shortcut_geometry geometry(const layer *l)
                                l->c < l->out_c ? l->c : l->out_c};
 }
 
-/* One (image b, channel k) plane of the forward pass. */
-VECTOR_CLONES static void forward_plane(const layer *l, const network *net, shortcut_geometry g,
+/* Where a forward pass reads and writes: Darknet's buffers, or plain copies of blocked ones. */
+typedef struct shortcut_io {
+    const float *in, *add;
+    float *out;
+} shortcut_io;
+
+/* One (image b, channel k) plane of the forward pass, NCHW. */
+VECTOR_CLONES static void forward_plane(const layer *l, shortcut_io io, shortcut_geometry g,
                                         int b, int k)
 {
     const size_t at = ((size_t)b * l->out_c + k) * g.plane;
-    const float *in = net->input + at;
-    float *out = l->output + at;
-    const float *add = net->layers[l->index].output + ((size_t)b * l->c + k) * l->w * l->h;
+    const float *in = io.in + at;
+    float *out = io.out + at;
+    const float *add = io.add + ((size_t)b * l->c + k) * l->w * l->h;
     if (k >= g.minc) {
         for (int i = 0; i < g.plane; ++i) out[i] = in[i];
     } else if (g.stride == 1) {
@@ -40,6 +49,34 @@ VECTOR_CLONES static void forward_plane(const layer *l, const network *net, shor
             }
     }
     activate_plane(out, g.plane, l->activation);
+}
+
+/* One (image b, channel block kb) of the forward pass, nChw16c: BLOCK channels of a pixel
+ * are adjacent, so the same loops run over BLOCK-wide pixels. */
+VECTOR_CLONES static void forward_block(const layer *l, shortcut_io io, shortcut_geometry g,
+                                        int b, int kb)
+{
+    const size_t n = (size_t)g.plane * BLOCK;
+    const size_t at = ((size_t)b * l->out_c / BLOCK + kb) * n;
+    const float *in = io.in + at;
+    float *out = io.out + at;
+    const float *add = io.add + ((size_t)b * l->c / BLOCK + kb) * l->w * l->h * BLOCK;
+    if (kb * BLOCK >= g.minc) {
+        for (size_t i = 0; i < n; ++i) out[i] = in[i];
+    } else if (g.stride == 1) {
+#pragma omp simd
+        for (size_t i = 0; i < n; ++i) out[i] = l->alpha * in[i] + l->beta * add[i];
+    } else {
+        for (int y = 0; y < l->out_h; ++y)
+            for (int x = 0; x < l->out_w; ++x) {
+                const float *a = add + ((size_t)y * g.stride * l->w + x * g.stride) * BLOCK;
+                float *o = out + ((size_t)y * l->out_w + x) * BLOCK;
+                const float *i = in + ((size_t)y * l->out_w + x) * BLOCK;
+#pragma omp simd
+                for (int c = 0; c < BLOCK; ++c) o[c] = l->alpha * i[c] + l->beta * a[c];
+            }
+    }
+    activate_plane(out, (int)n, l->activation);
 }
 
 /* One plane of the backward pass. */
@@ -66,23 +103,63 @@ VECTOR_CLONES static void backward_plane(const layer *l, const network *net, sho
     }
 }
 
-typedef void plane_fn(const layer *, const network *, shortcut_geometry, int, int);
+typedef void backward_fn(const layer *, const network *, shortcut_geometry, int, int);
 
-static void for_each_plane(const layer *l, const network *net, plane_fn *fn)
+static void backward_planes(const layer *l, const network *net, backward_fn *fn)
 {
     const shortcut_geometry g = geometry(l);
 #pragma omp parallel for schedule(static)
     for (int bk = 0; bk < l->batch * l->out_c; ++bk) fn(l, net, g, bk / l->out_c, bk % l->out_c);
 }
 
+typedef void forward_fn(const layer *, shortcut_io, shortcut_geometry, int, int);
+
+/* fn over every (image, channel) plane, or every (image, channel block) */
+static void forward_parts(const layer *l, shortcut_io io, forward_fn *fn, int per_part)
+{
+    const shortcut_geometry g = geometry(l);
+    const int parts = l->out_c / per_part;
+#pragma omp parallel for schedule(static)
+    for (int bk = 0; bk < l->batch * parts; ++bk) fn(l, io, g, bk / parts, bk % parts);
+}
+
+/* At inference the input, the added layer's output and this output may each be in
+ * nChw16c (blocked_layout.h). All three blocked: the blocked loops. All plain: the plane
+ * loops. A mix (where the network goes back to Darknet's layers): plain copies. */
 static void forward_shortcut_layer_fused(layer l, network net)
 {
-    for_each_plane(&l, &net, forward_plane);
+    const layer *from = &net.layers[l.index];
+    const int in_blocked = blocked_input(&net), add_blocked = blocked_output(&net, l.index);
+    const int out_blocked = blocked_output(&net, net.index);
+    shortcut_io io = {net.input, from->output, l.output};
+    if (in_blocked && add_blocked && out_blocked) {
+        forward_parts(&l, io, forward_block, BLOCK);
+        return;
+    }
+    const size_t n = (size_t)l.outputs * l.batch;
+    if (in_blocked) {
+        float *in = onednn_scratch(SLOT_SRC, n * sizeof(float));
+        blocked_to_plain(net.input, in, l.batch, l.out_c, l.out_h, l.out_w);
+        io.in = in;
+    }
+    if (add_blocked) {
+        float *add = onednn_scratch(SLOT_DIFF_DST, (size_t)from->outputs * l.batch * sizeof(float));
+        blocked_to_plain(from->output, add, l.batch, l.c, l.h, l.w);
+        io.add = add;
+    }
+    if (out_blocked) io.out = onednn_scratch(SLOT_DST, n * sizeof(float));
+    forward_parts(&l, io, forward_plane, 1);
+    if (out_blocked) blocked_from_plain(io.out, l.output, l.batch, l.out_c, l.out_h, l.out_w);
 }
 
 static void backward_shortcut_layer_fused(layer l, network net)
 {
-    for_each_plane(&l, &net, backward_plane);
+    backward_planes(&l, &net, backward_plane);
+}
+
+int shortcut_fused_installed(const layer *l)
+{
+    return l->forward == forward_shortcut_layer_fused;
 }
 
 int shortcut_fused_install(network *net, int i)

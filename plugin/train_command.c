@@ -27,6 +27,7 @@
 #include "data_lists.h"
 #include "discrepancy_layer.h"
 #include "image_io.h"
+#include "inference.h"
 #include "mcd_commands.h"
 #include "mcd_error.h"
 #include "mcd_network.h"
@@ -230,7 +231,7 @@ static void score_set(trainer *t, const image_set *s, float *scores, double *acc
     for (int start = 0; start < s->n; start += B) {
         int nb = s->n - start < B ? s->n - start : B;
         memcpy(x, s->x + (size_t)start * net->inputs, sizeof(float) * nb * net->inputs);
-        float *out = network_predict(net, x);
+        float *out = mcd_predict(net, x);
         for (int b = 0; b < nb; ++b) {
             scores[start + b] = out[b];
             const float *p1 = mcd_head_probs(net, &t->m, 1, b), *p2 = mcd_head_probs(net, &t->m, 2, b);

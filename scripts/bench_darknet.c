@@ -2,7 +2,8 @@
  * selects) on a cfg with random inputs, for scripts/bench.sh:
  *   bench-darknet CFG train|infer|latency STEPS THREADS
  * train: Darknet's training step (train_network_datum: forward, backward, update) at the
- * cfg's batch; infer: network_predict at that batch; latency: network_predict on one image.
+ * cfg's batch; infer: mcd_predict (network_predict without the delta zeroing, as the mcd verbs
+ * run inference) at that batch; latency: the same on one image.
  * Prints one line: mode, median seconds per step, images per second, peak RSS in MiB. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 
 #include "cpu_backend.h"
+#include "inference.h"
 #include "darknet.h"
 #include "mcd_error.h"
 
@@ -56,7 +58,7 @@ int main(int argc, char **argv)
             memcpy(net->input, input, (size_t)net->inputs * batch * sizeof(float));
             train_network_datum(net);
         } else {
-            network_predict(net, input);
+            mcd_predict(net, input);
         }
         if (s >= 0) times[s] = now() - t0;
     }

@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blocked_layout.h"
 #include "conv_onednn.h"
 #include "convolutional_layer.h"
 #include "cpu_backend.h"
 #include "darknet.h"
+#include "inference.h"
 #include "mcd_error.h"
 #include "mcd_network.h"
 #include "shortcut_layer.h"
@@ -292,6 +294,94 @@ static void test_network_training(void)
     check_network_training(TEST_CFG_DIR "/backend-resnet.cfg");
 }
 
+/* Inference layer by layer: each output, taken out of nChw16c where the backend keeps it
+ * so (blocked_output), equals Darknet's; mcd_predict gives network_predict's result. */
+static void check_network_inference(const char *cfg)
+{
+    network *ref = parse_with("darknet", cfg), *ours = parse_with("onednn", cfg);
+    CU_ASSERT_FATAL(ref && ours);
+    srand(7);
+    for (int i = 0; i < ref->n; ++i) { /* batch norm statistics as after some training */
+        layer *r = &ref->layers[i], *o = &ours->layers[i];
+        if (!r->batch_normalize) continue;
+        fill_random(r->rolling_mean, r->n, -.2f, .2f);
+        fill_random(r->rolling_variance, r->n, .5f, 2);
+        fill_random(r->scales, r->n, .5f, 1.5f);
+        fill_random(r->biases, r->n, -.1f, .1f);
+        memcpy(o->rolling_mean, r->rolling_mean, r->n * sizeof(float));
+        memcpy(o->rolling_variance, r->rolling_variance, r->n * sizeof(float));
+        memcpy(o->scales, r->scales, r->n * sizeof(float));
+        memcpy(o->biases, r->biases, r->n * sizeof(float));
+    }
+    size_t in_n = (size_t)ref->inputs * ref->batch;
+    float *input = malloc(in_n * sizeof(float));
+    fill_random(input, in_n, 0, 1);
+    float *p_ref = network_predict(ref, input), *p_ours = mcd_predict(ours, input);
+    int ok = tensors_agree("predictions", p_ours, p_ref, (size_t)ref->outputs * ref->batch);
+    network at_inference = *ours;
+    at_inference.train = 0;
+    int blocked = 0;
+    for (int i = 0; i < ref->n; ++i) {
+        layer *r = &ref->layers[i], *o = &ours->layers[i];
+        size_t n = (size_t)r->outputs * r->batch;
+        float *plain = copy_of(o->output, n);
+        if (blocked_output(&at_inference, i)) {
+            blocked_to_plain(o->output, plain, o->batch, o->out_c, o->out_h, o->out_w);
+            ++blocked;
+        }
+        char what[64];
+        snprintf(what, sizeof what, "layer %d output", i);
+        ok &= tensors_agree(what, plain, r->output, n);
+        free(plain);
+    }
+    if (!ok) printf("\n  network: %s", cfg);
+    CU_ASSERT(ok);
+    CU_ASSERT(blocked > 0); /* the layout was exercised */
+    free(input);
+    free_network(ref);
+    free_network(ours);
+}
+
+static void test_network_inference(void)
+{
+    check_network_inference(TEST_CFG_DIR "/backend-resnet.cfg");
+    check_network_inference(TEST_CFG_DIR "/backend-layouts.cfg");
+}
+
+/* Which outputs stay blocked, and the layout conversions (rare paths) round trip. */
+static void test_blocked_layout(void)
+{
+    network *net = parse_with("onednn", TEST_CFG_DIR "/backend-layouts.cfg");
+    CU_ASSERT_FATAL(net != NULL);
+    net->train = 0;
+    const int expect[] = {1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0};
+    CU_ASSERT_EQUAL_FATAL(net->n, (int)(sizeof expect / sizeof expect[0]));
+    for (int i = 0; i < net->n; ++i) {
+        if (blocked_output(net, i) != expect[i]) printf("\n  layer %d", i);
+        CU_ASSERT_EQUAL(blocked_output(net, i), expect[i]);
+    }
+    net->train = 1; /* training passes are NCHW throughout */
+    for (int i = 0; i < net->n; ++i) CU_ASSERT_EQUAL(blocked_output(net, i), 0);
+    free_network(net);
+    net = parse_with("darknet", TEST_CFG_DIR "/backend-layouts.cfg");
+    net->train = 0; /* Darknet's layers: NCHW */
+    for (int i = 0; i < net->n; ++i) CU_ASSERT_EQUAL(blocked_output(net, i), 0);
+    free_network(net);
+
+    const int b = 2, c = 32, h = 3, w = 5;
+    const size_t n = (size_t)b * c * h * w;
+    float *plain = malloc(n * sizeof(float)), *blocked = malloc(n * sizeof(float)),
+          *back = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; ++i) plain[i] = (float)i;
+    blocked_from_plain(plain, blocked, b, c, h, w);
+    /* image 1, channel 17 (block 1, lane 1), pixel (2, 4) */
+    CU_ASSERT_EQUAL(blocked[(((size_t)1 * 2 + 1) * h * w + 2 * w + 4) * 16 + 1],
+                    plain[((size_t)1 * c + 17) * h * w + 2 * w + 4]);
+    blocked_to_plain(blocked, back, b, c, h, w);
+    CU_ASSERT_EQUAL(memcmp(back, plain, n * sizeof(float)), 0);
+    free(plain), free(blocked), free(back);
+}
+
 static void test_backend_argument(void)
 {
     char a0[] = "darknet", a1[] = "speed", a2[] = "-backend", a3[] = "darknet", a4[] = "x.cfg";
@@ -314,6 +404,8 @@ int add_backend_suite(void)
     if (!CU_add_test(s, "conv layers: oneDNN vs Darknet, train and inference", test_conv_layers) ||
         !CU_add_test(s, "shortcut layers: fused vs Darknet", test_shortcut_layers) ||
         !CU_add_test(s, "a ResNet trained 3 steps both ways", test_network_training) ||
+        !CU_add_test(s, "inference layer by layer, blocked layouts", test_network_inference) ||
+        !CU_add_test(s, "which outputs stay blocked", test_blocked_layout) ||
         !CU_add_test(s, "-backend is taken off the command line", test_backend_argument))
         return -1;
     return 0;

@@ -1,0 +1,32 @@
+/* Layer outputs kept in oneDNN's blocked layout between layers at inference.
+ *
+ * At inference a convolution or fused shortcut whose output is read only by other such
+ * layers writes it in nChw16c (oneDNN's aBcd16b: [batch][channel/16][h][w][16]), the layout
+ * the convolution kernels work in, instead of Darknet's NCHW. This saves two reorders per
+ * convolution. Training passes always use NCHW. */
+#ifndef MCD_BLOCKED_LAYOUT_H
+#define MCD_BLOCKED_LAYOUT_H
+
+#include "darknet.h"
+
+#define BLOCK 16 /* channels per block */
+
+/* Whether, on an inference pass over `net` (its n layers as they are now), layer i's
+ * output is written in nChw16c: the layer runs the backend's convolution or shortcut,
+ * its channels are a multiple of BLOCK, it is not the network's last layer, and every
+ * layer that reads it is a backend convolution or shortcut. */
+int blocked_output(const network *net, int i);
+
+/* Whether the layer now running (net->index) reads its input in nChw16c. */
+int blocked_input(const network *net);
+
+/* Layout changes for the rare paths (a layer that must run Darknet's code): NCHW <->
+ * nChw16c of a batch x c x h x w tensor, c a multiple of BLOCK; src and dst distinct. */
+void blocked_from_plain(const float *plain, float *blocked, int batch, int c, int h, int w);
+void blocked_to_plain(const float *blocked, float *plain, int batch, int c, int h, int w);
+
+/* Backend layers that read and write nChw16c (conv_onednn.c, shortcut_fused.c). */
+int conv_onednn_installed(const layer *l);
+int shortcut_fused_installed(const layer *l);
+
+#endif

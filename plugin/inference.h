@@ -1,0 +1,13 @@
+/* Inference over a parsed network without Darknet's training bookkeeping. */
+#ifndef MCD_INFERENCE_H
+#define MCD_INFERENCE_H
+
+#include "darknet.h"
+
+/* network_predict's result (the last layer's output for `input`, batch = net->batch), but
+ * without forward_network's zeroing of every layer's delta before it runs: deltas matter
+ * only to a backward pass, and at inference that zeroing writes as many bytes as the
+ * layers' outputs. The next training forward zeroes them as usual. */
+float *mcd_predict(network *net, float *input);
+
+#endif
