@@ -11,10 +11,15 @@ dnnl_engine_t onednn_engine(void);
 dnnl_stream_t onednn_stream(void);
 
 /* Scratch buffers shared by every layer: layers run one at a time, and a tensor in a
- * primitive's own layout lives only during one call, so one buffer per role is enough. */
+ * primitive's own layout lives only during one call, so one buffer per role is enough.
+ * The big ones (a whole activation tensor each) are shared across roles that are never
+ * live together, since peak memory counts: SRC holds a forward input or, in backward,
+ * the input again and then the input's gradient; DST a forward output or, in backward,
+ * the output's gradient; AUX a third tensor (backward-weights' own layout of that
+ * gradient, a shortcut's plain copy of the added layer). */
 enum onednn_slot {
-    SLOT_SRC, SLOT_WEIGHTS, SLOT_DST, SLOT_DIFF_DST, SLOT_DIFF_DST_W, SLOT_DIFF_SRC,
-    SLOT_DIFF_WEIGHTS, SLOT_FOLDED_WEIGHTS, SLOT_FOLDED_BIAS, SLOT_BIAS, SLOT_SCRATCHPAD,
+    SLOT_SRC, SLOT_DST, SLOT_AUX, SLOT_WEIGHTS, SLOT_DIFF_WEIGHTS, SLOT_FOLDED_WEIGHTS,
+    SLOT_FOLDED_BIAS, SLOT_BIAS, SLOT_SCRATCHPAD,
     SLOT_COUNT,
     SLOT_OWN /* not shared: the port keeps its own buffer (a tensor kept between calls) */
 };

@@ -121,6 +121,7 @@ static const dnnl_memory_desc_t *query(const_dnnl_primitive_desc_t pd, dnnl_quer
  * shape (3x3, stride 1, enough channels), else direct convolution. */
 static int try_winograd(const layer *l)
 {
+    if (getenv("NOWINO")) return 0;
     return l->size == 3 && l->stride == 1 && l->c >= 16 && l->n >= 16;
 }
 
@@ -155,17 +156,17 @@ static dnnl_status_t build_train_plan_alg(const layer *l, train_plan *p, dnnl_al
                          SLOT_WEIGHTS));
     TRY(onednn_port_init(&p->dst, &m.dst, query(fpd, dnnl_query_dst_md), PORT_OUT, SLOT_DST));
     TRY(onednn_port_init(&p->diff_dst, &m.dst, query(bdpd, dnnl_query_diff_dst_md), PORT_IN,
-                         SLOT_DIFF_DST));
+                         SLOT_DST));
     TRY(onednn_port_init(&p->weights_bd, &m.weights, query(bdpd, dnnl_query_weights_md),
                          PORT_IN, SLOT_WEIGHTS));
     TRY(onednn_port_init(&p->diff_src, &m.src, query(bdpd, dnnl_query_diff_src_md),
-                         PORT_OUT_ADD, SLOT_DIFF_SRC));
+                         PORT_OUT_ADD, SLOT_SRC));
     TRY(onednn_port_init(&p->src_bw, &m.src, query(bwpd, dnnl_query_src_md), PORT_IN,
                          SLOT_SRC));
     p->diff_dst_shared = dnnl_memory_desc_equal(query(bdpd, dnnl_query_diff_dst_md),
                                                 query(bwpd, dnnl_query_diff_dst_md));
     TRY(onednn_port_init(&p->diff_dst_bw, &m.dst, query(bwpd, dnnl_query_diff_dst_md),
-                         PORT_IN, SLOT_DIFF_DST_W));
+                         PORT_IN, SLOT_AUX));
     TRY(onednn_port_init(&p->diff_weights, &m.weights,
                          query(bwpd, dnnl_query_diff_weights_md), PORT_OUT_ADD,
                          SLOT_DIFF_WEIGHTS));

@@ -143,7 +143,7 @@ static void forward_shortcut_layer_fused(layer l, network net)
         io.in = in;
     }
     if (add_blocked) {
-        float *add = onednn_scratch(SLOT_DIFF_DST, (size_t)from->outputs * l.batch * sizeof(float));
+        float *add = onednn_scratch(SLOT_AUX, (size_t)from->outputs * l.batch * sizeof(float));
         blocked_to_plain(from->output, add, l.batch, l.c, l.h, l.w);
         io.add = add;
     }
