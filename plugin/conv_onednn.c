@@ -121,7 +121,6 @@ static const dnnl_memory_desc_t *query(const_dnnl_primitive_desc_t pd, dnnl_quer
  * shape (3x3, stride 1, enough channels), else direct convolution. */
 static int try_winograd(const layer *l)
 {
-    if (getenv("NOWINO")) return 0;
     return l->size == 3 && l->stride == 1 && l->c >= 16 && l->n >= 16;
 }
 
