@@ -18,6 +18,7 @@
 #include "mcd_network.h"
 #include "split_layer.h"
 #include "stock_section_check.h"
+#include "train_config.h"
 
 enum section_kind { SEC_STOCK, SEC_SPLIT, SEC_HEAD, SEC_DISCREPANCY, SEC_L1 };
 
@@ -206,8 +207,25 @@ static int check_net_options(parse_state *ps)
                       ps->file, s->line, s->type);
         return -1;
     }
-    return check_buffer_size(ps->file, s, "the input (batch x height x width x channels)",
-                             (long long)inputs * batch);
+    if (check_buffer_size(ps->file, s, "the input (batch x height x width x channels)",
+                          (long long)inputs * batch))
+        return -1;
+    /* the trainer's keys (train_config.h), checked here for every command, and marked read
+     * so that only keys nobody reads are warned about */
+    mcd_train_config tc;
+    return mcd_read_train_section(ps->file, s, &tc);
+}
+
+/* [net] mixes Darknet's keys, some read only with some settings (steps with policy=steps),
+ * and the trainer's: a key neither read is misspelt or has no effect here. */
+static void warn_unused_net_keys(const char *file, const cfg_section *s)
+{
+    for (node *n = s->options->front; n; n = n->next) {
+        kvp *p = (kvp *)n->val;
+        if (!p->used)
+            fprintf(stderr, "darknet: warning: %s:%d: %s: key '%s' ignored (unknown, or "
+                            "unused with these settings)\n", file, s->line, s->type, p->key);
+    }
 }
 
 static layer parse_stock(cfg_section *s, size_params params, network *net, int count)
@@ -392,6 +410,7 @@ static network *build_network(parse_state *ps)
     }
     finish_network(net, workspace_size);
     /* after the build, so that a head built twice warns once */
+    warn_unused_net_keys(ps->file, ps->sec[0]);
     for (int i = 1; i < ps->nsec; ++i)
         if (ps->kind[i] == SEC_STOCK) warn_unused_keys(ps->file, ps->sec[i]);
     mcd_backend_install(net);

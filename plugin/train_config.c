@@ -16,17 +16,8 @@ static int check_min(const char *file, const cfg_section *s, const char *key, do
     return 0;
 }
 
-int mcd_read_train_config(const char *cfgfile, mcd_train_config *tc)
+int mcd_read_train_section(const char *f, const cfg_section *s, mcd_train_config *tc)
 {
-    list *sections = cfg_read(cfgfile);
-    if (!sections) return -1;
-    if (!sections->front) {
-        mcd_set_error("%s: empty cfg", cfgfile);
-        cfg_free(sections);
-        return -1;
-    }
-    const cfg_section *s = (const cfg_section *)sections->front->val;
-    const char *f = cfgfile;
     const char *data = cfg_find_str(s, "data");
     snprintf(tc->data, sizeof tc->data, "%s", data ? data : "cfg/fmnist.data");
     int rc = cfg_find_int(f, s, "finetune_batches", 0, &tc->finetune_batches) ||
@@ -51,6 +42,16 @@ int mcd_read_train_config(const char *cfgfile, mcd_train_config *tc)
              check_min(f, s, "select_holdout", tc->select_holdout, 0) ||
              check_min(f, s, "select_max_acc_drop", tc->select_max_acc_drop, 0) ||
              check_min(f, s, "log_interval", tc->log_interval, 1);
-    cfg_free(sections);
     return rc ? -1 : 0;
+}
+
+int mcd_read_train_config(const char *cfgfile, mcd_train_config *tc)
+{
+    list *sections = cfg_read(cfgfile);
+    if (!sections) return -1;
+    int rc = -1;
+    if (!sections->front) mcd_set_error("%s: empty cfg", cfgfile);
+    else rc = mcd_read_train_section(cfgfile, (const cfg_section *)sections->front->val, tc);
+    cfg_free(sections);
+    return rc;
 }

@@ -40,5 +40,10 @@ typedef struct mcd_train_config {
 
 /* 0, or -1 with an error naming the cfg file, line and key. */
 int mcd_read_train_config(const char *cfgfile, mcd_train_config *tc);
+/* The same from a [net] section already read (cfg_reader.h) of `file`; marks the keys read,
+ * so that the parser can warn about the others. */
+struct cfg_section;
+int mcd_read_train_section(const char *file, const struct cfg_section *net,
+                           mcd_train_config *tc);
 
 #endif

@@ -185,6 +185,32 @@ static void test_misspelt_key_warns(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "[convolutional]: unknown key 'filtres'"));
 }
 
+/* [net] holds Darknet's keys and the trainer's: a misspelt one of either warns; a bad
+ * trainer value stops every command, not only `mcd train`. */
+static void test_net_keys_checked(void)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "sed -e 's/^finetune_learning_rate=/finetune_learnig_rate=/' -e 's/^momentum=/momentun=/' "
+             MCD_CFG " > %s", path_in("net-keys.cfg"));
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    CU_ASSERT_EQUAL(run("mcd check %s", path_in("net-keys.cfg")), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "net-keys.cfg:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "[net]: key 'finetune_learnig_rate' ignored"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "[net]: key 'momentun' ignored"));
+    /* keys that are read draw no warning */
+    CU_ASSERT_PTR_NULL(strstr(out, "'finetune_batches'"));
+    CU_ASSERT_PTR_NULL(strstr(out, "'max_batches'"));
+
+    snprintf(cmd, sizeof cmd, "sed -e 's/^finetune_batches=.*/finetune_batches=-3/' " MCD_CFG
+             " > %s", path_in("net-bad-value.cfg"));
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    expect_error(run("mcd check %s", path_in("net-bad-value.cfg")), "bad trainer key",
+                 "finetune_batches=-3", "net-bad-value.cfg");
+    unlink(path_in("net-keys.cfg"));
+    unlink(path_in("net-bad-value.cfg"));
+}
+
 /* --- weights ---------------------------------------------------------------------------------- */
 
 static long file_size(const char *path)
@@ -392,6 +418,7 @@ int add_bad_inputs_suite(void)
     return !CU_add_test(s, "cfg: Darknet's sections, bad values and shapes: exit 1, file:line",
                         test_bad_stock_sections) ||
            !CU_add_test(s, "cfg: a misspelt key warns with file:line", test_misspelt_key_warns) ||
+           !CU_add_test(s, "cfg: [net] keys, Darknet's and the trainer's", test_net_keys_checked) ||
            !CU_add_test(s, "weights: missing, short, long, other cfg, header, NaN: exit 1",
                         test_bad_weights) ||
            !CU_add_test(s, "data: missing keys, missing or empty lists: exit 1", test_bad_data_files) ||
