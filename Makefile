@@ -62,7 +62,8 @@ DEB_PACKAGES := build-essential pkg-config dpkg-dev xz-utils ca-certificates \
 # Only for regenerating the test fixtures (CI never needs them).
 FIXTURE_PACKAGES := python3 python3-torch python3-sklearn python3-numpy
 
-SKIP_DARKNET_GOALS := deps deps-fixtures clean distclean help
+# demo runs make deps first, then sub-makes: Darknet is fetched after its tools are installed
+SKIP_DARKNET_GOALS := deps deps-fixtures demo clean distclean help
 ifeq ($(filter $(SKIP_DARKNET_GOALS),$(MAKECMDGOALS)),)
 # Darknet's own Makefile names its library and example objects: read the lists from there.
 include $(BUILD)/darknet-objects.mk

@@ -20,7 +20,7 @@ have_torch=0
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 
-steps() { case $1 in train) echo 10 ;; infer) echo 10 ;; latency) echo 200 ;; esac; }
+steps() { case $1 in train) echo 10 ;; infer) echo 30 ;; latency) echo 500 ;; esac; }
 run() { # impl threads mode steps command...
     local impl=$1 threads=$2 mode=$3 n=$4
     shift 4
