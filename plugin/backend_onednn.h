@@ -18,8 +18,7 @@ dnnl_stream_t onednn_stream(void);
  * the output's gradient; AUX a third tensor (backward-weights' own layout of that
  * gradient, a shortcut's plain copy of the added layer). */
 enum onednn_slot {
-    SLOT_SRC, SLOT_DST, SLOT_AUX, SLOT_WEIGHTS, SLOT_DIFF_WEIGHTS, SLOT_FOLDED_WEIGHTS,
-    SLOT_FOLDED_BIAS, SLOT_BIAS, SLOT_SCRATCHPAD,
+    SLOT_SRC, SLOT_DST, SLOT_AUX, SLOT_WEIGHTS, SLOT_DIFF_WEIGHTS, SLOT_BIAS, SLOT_SCRATCHPAD,
     SLOT_COUNT,
     SLOT_OWN /* not shared: the port keeps its own buffer (a tensor kept between calls) */
 };

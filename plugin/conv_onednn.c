@@ -39,9 +39,12 @@ typedef struct infer_plan {
     onednn_primitive fwd;
     onednn_port src, weights, bias, dst;
     int activation_after; /* an activation that is not a oneDNN post-op */
-    /* the folded weights last reordered into `weights` (its own buffer): the reorder (a
-     * Winograd transform, costly) runs again only when they change */
-    float *folded;
+    /* the parameters the primitive's weights and bias were last made from (weights,
+     * biases and, with batch norm, scales and rolling statistics): folding and the weights'
+     * reorder (a Winograd transform, costly) run again only when one of them changed;
+     * checking costs a compare, folding every call cost a fifth of batch-1 latency */
+    float *params;
+    float *folded_weights, *folded_bias; /* the weights port may take these as they are */
 } infer_plan;
 
 /* A layer's state, found by its output buffer (the layer struct has no field for it). */
@@ -78,7 +81,9 @@ static void destroy_infer_plan(infer_plan *p)
     onednn_primitive_destroy(&p->fwd);
     onednn_port *ports[] = {&p->src, &p->weights, &p->bias, &p->dst};
     for (size_t i = 0; i < sizeof ports / sizeof ports[0]; ++i) onednn_port_destroy(ports[i]);
-    free(p->folded);
+    free(p->params);
+    free(p->folded_weights);
+    free(p->folded_bias);
     memset(p, 0, sizeof *p);
 }
 
@@ -308,21 +313,45 @@ static void fold_batchnorm(const layer *l, float *weights, float *bias)
     }
 }
 
+/* The layer's parameter arrays, in the order infer_plan.params keeps them. */
+static int param_arrays(const layer *l, const float *arrays[5], size_t sizes[5])
+{
+    const float *a[5] = {l->weights, l->biases, l->scales, l->rolling_mean, l->rolling_variance};
+    int count = l->batch_normalize ? 5 : 2;
+    for (int i = 0; i < count; ++i) arrays[i] = a[i], sizes[i] = i ? (size_t)l->n : (size_t)l->nweights;
+    return count;
+}
+
+/* Whether the parameters differ from those saved in p->params; saves them if so. */
+static int params_changed(const layer *l, infer_plan *p)
+{
+    const float *arrays[5];
+    size_t sizes[5], total = 0;
+    int count = param_arrays(l, arrays, sizes);
+    for (int i = 0; i < count; ++i) total += sizes[i];
+    int changed = !p->params;
+    if (!p->params) p->params = malloc(total * sizeof(float));
+    float *saved = p->params;
+    for (int i = 0; i < count; saved += sizes[i], ++i)
+        if (changed || memcmp(saved, arrays[i], sizes[i] * sizeof(float)) != 0) {
+            memcpy(saved, arrays[i], sizes[i] * sizeof(float));
+            changed = 1;
+        }
+    return changed;
+}
+
 static void forward_inference(layer *l, infer_plan *p, network *net)
 {
-    size_t weight_bytes = (size_t)l->nweights * sizeof(float);
-    float *weights = onednn_scratch(SLOT_FOLDED_WEIGHTS, weight_bytes);
-    float *bias = onednn_scratch(SLOT_FOLDED_BIAS, (size_t)l->n * sizeof(float));
-    fold_batchnorm(l, weights, bias);
-    if (!p->folded || memcmp(p->folded, weights, weight_bytes) != 0) {
-        if (!p->folded) p->folded = malloc(weight_bytes);
-        memcpy(p->folded, weights, weight_bytes);
-        onednn_port_in(&p->weights, p->folded);
+    if (params_changed(l, p)) {
+        if (!p->folded_weights) p->folded_weights = malloc((size_t)l->nweights * sizeof(float));
+        if (!p->folded_bias) p->folded_bias = malloc((size_t)l->n * sizeof(float));
+        fold_batchnorm(l, p->folded_weights, p->folded_bias);
+        onednn_port_in(&p->weights, p->folded_weights);
     }
     dnnl_exec_arg_t args[] = {
         {DNNL_ARG_SRC, onednn_port_in(&p->src, net->input)},
         {DNNL_ARG_WEIGHTS, p->weights.inner},
-        {DNNL_ARG_BIAS, onednn_port_in(&p->bias, bias)},
+        {DNNL_ARG_BIAS, onednn_port_in(&p->bias, p->folded_bias)},
         {DNNL_ARG_DST, onednn_port_out(&p->dst, l->output)},
     };
     onednn_primitive_run(&p->fwd, 4, args);
