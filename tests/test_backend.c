@@ -334,6 +334,11 @@ static void check_network_inference(const char *cfg)
         ok &= tensors_agree(what, plain, r->output, n);
         free(plain);
     }
+    /* another batch size (plans rebuilt), as detect after valid: the first image alone */
+    set_batch_network(ref, 1);
+    set_batch_network(ours, 1);
+    p_ref = network_predict(ref, input), p_ours = mcd_predict(ours, input);
+    ok &= tensors_agree("predictions at batch 1", p_ours, p_ref, (size_t)ref->outputs);
     if (!ok) printf("\n  network: %s", cfg);
     CU_ASSERT(ok);
     CU_ASSERT(blocked > 0); /* the layout was exercised */
