@@ -71,9 +71,9 @@ VECTOR_CLONES static void forward_block(const layer *l, shortcut_io io, shortcut
             for (int x = 0; x < l->out_w; ++x) {
                 const float *a = add + ((size_t)y * g.stride * l->w + x * g.stride) * BLOCK;
                 float *o = out + ((size_t)y * l->out_w + x) * BLOCK;
-                const float *i = in + ((size_t)y * l->out_w + x) * BLOCK;
+                const float *src = in + ((size_t)y * l->out_w + x) * BLOCK;
 #pragma omp simd
-                for (int c = 0; c < BLOCK; ++c) o[c] = l->alpha * i[c] + l->beta * a[c];
+                for (int c = 0; c < BLOCK; ++c) o[c] = l->alpha * src[c] + l->beta * a[c];
             }
     }
     activate_plane(out, (int)n, l->activation);
