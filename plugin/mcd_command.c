@@ -17,7 +17,8 @@ static const mcd_verb verbs[] = {
     {"train", mcd_train, "train CFG [WEIGHTS] [-data FILE] [-trunk FILE]",
      "pre-train both heads on labeled ID images, then fine-tune with MCD on unlabeled\n"
      "      images; resumes from WEIGHTS"},
-    {"valid", mcd_valid, "valid CFG WEIGHTS [-data FILE] [-ood LIST] [-csv FILE] [-plot DIR]",
+    {"valid", mcd_valid,
+     "valid CFG WEIGHTS [-data FILE] [-ood LIST] [-transductive] [-csv FILE] [-plot DIR]",
      "score the ID test set and each OOD set: AUROC, AUPR, FPR at 95% TPR, detection error\n"
      "      of MCD L1 and the baselines, the heads' ID accuracy"},
     {"calibrate", mcd_calibrate, "calibrate CFG WEIGHTS [-data FILE] [-tpr 0.95]",
@@ -40,7 +41,11 @@ static void print_help(FILE *f, const char *prog)
             prog);
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; ++i)
         fprintf(f, "  %-28s\n      %s\n", verbs[i].usage, verbs[i].help);
-    fprintf(f, "\n'%s mcd <verb> -h' gives a verb's options.\n", prog);
+    fprintf(f, "\nevery verb (and every stock command):\n"
+               "  -backend onednn|darknet     the CPU code for convolutions, batch norm and\n"
+               "      shortcuts: oneDNN (default) or Darknet's own layers; or MCD_BACKEND=NAME\n"
+               "  OMP_NUM_THREADS=N           threads (the mcd verbs default to 1)\n"
+               "\n'%s mcd <verb> -h' gives a verb's options.\n", prog);
 }
 
 int run_mcd(int argc, char **argv)
