@@ -475,11 +475,45 @@ static void log_progress(trainer *t, int finetune, size_t step, size_t total, fl
     t->interval_start = now;
 }
 
+/* A run killed while writing (SIGKILL, power loss) can leave a log's last line cut short:
+ * drop it, so that the resumed run's lines follow whole ones. */
+static void drop_partial_line(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return;
+    long keep = -1;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        for (long pos = size - 1; pos >= 0 && keep < 0; --pos)
+            if (fseek(f, pos, SEEK_SET) == 0 && fgetc(f) == '\n') keep = pos + 1;
+        if (keep < 0) keep = 0;
+        if (keep == size) keep = -1; /* ends with a newline: whole */
+    }
+    fclose(f);
+    if (keep >= 0 && truncate(path, keep) == 0)
+        fprintf(stderr, "darknet: %s ended in a cut line (a run killed while writing); "
+                        "dropped it\n", path);
+}
+
+/* The temporary files a killed run can leave (checkpoints are written to NAME.tmp and
+ * renamed): nothing reads them, remove them. */
+static void remove_stale_temporaries(trainer *t)
+{
+    static const char *names[] = {".weights", "_pretrain.weights", "_best.weights",
+                                  "_final.weights", "_best.state"};
+    char path[1400];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i) {
+        snprintf(path, sizeof path, "%s/%s%s.tmp", t->backup, t->base, names[i]);
+        unlink(path);
+    }
+}
+
 static FILE *open_log(trainer *t, const char *suffix, const char *header)
 {
     char path[1400];
     snprintf(path, sizeof path, "%s/%s%s", t->backup, t->base, suffix);
     int exists = access(path, F_OK) == 0;
+    if (exists) drop_partial_line(path);
     FILE *f = fopen(path, "a");
     if (!f) {
         mcd_set_error("cannot write log '%s': %s", path, strerror(errno));
@@ -735,6 +769,7 @@ int mcd_train(int argc, char **argv)
     if (o.finetune_batches >= 0) t.tc.finetune_batches = o.finetune_batches;
     base_name(o.cfg, t.base, sizeof t.base);
     if (load_start_weights(&t) || setup_data(&t)) mcd_die();
+    remove_stale_temporaries(&t);
     t.csv = open_log(&t, "_train.csv", "phase,batch,ce1,ce2,l_u,h1,h2,acc1,lr,images_per_s");
     t.select_csv = open_log(&t, "_select.csv",
                             "iteration,id_val_acc,l1_threshold_tpr95,heldout_flagged,saved");

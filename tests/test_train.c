@@ -162,6 +162,33 @@ static void test_resume(void)
     CU_ASSERT_EQUAL(seen_of(path_in("resumed/tiny_final.weights")), 50 * 8);
 }
 
+/* A run killed while writing: its log's cut last line is dropped and its temporary files
+ * removed when training starts again in that directory. */
+static void test_killed_run_leftovers(void)
+{
+    CU_ASSERT_EQUAL_FATAL(mkdir(path_in("killed"), 0777), 0);
+    write_text("killed/tiny_train.csv", "phase,batch,ce1,ce2,l_u,h1,h2,acc1,lr,images_per_s\n"
+                                        "pretrain,5,1.0,1.0,,,,0.5,0.05,100\npretrain,10,0.9");
+    write_text("killed/tiny.weights.tmp", "half a checkpoint");
+    write_text("killed/tiny_best.state.tmp", "best_sel");
+    char args[700];
+    snprintf(args, sizeof args, "%s -backup %s", path_in("backup/tiny_pretrain.weights"),
+             path_in("killed"));
+    int rc = train(args);
+    if (rc) printf("\n%s\n", out);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_NOT_EQUAL(access(path_in("killed/tiny.weights.tmp"), F_OK), 0);
+    CU_ASSERT_NOT_EQUAL(access(path_in("killed/tiny_best.state.tmp"), F_OK), 0);
+    char csv[1 << 14] = {0};
+    FILE *f = fopen(path_in("killed/tiny_train.csv"), "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    size_t n = fread(csv, 1, sizeof csv - 1, f);
+    fclose(f);
+    CU_ASSERT_PTR_NULL(strstr(csv, "pretrain,10,0.9\n"));  /* the cut line is gone */
+    CU_ASSERT_PTR_NOT_NULL(strstr(csv, "pretrain,5,1.0,1.0,,,,0.5,0.05,100\nfinetune,"));
+    CU_ASSERT(n > 0 && csv[n - 1] == '\n');
+}
+
 static void test_trunk_from_weights(void)
 {
     /* the trunk (layers before [mcd_split]) from another run's weights; the schedule
@@ -279,6 +306,7 @@ int add_train_suite(void)
     if (!s) return -1;
     return !CU_add_test(s, "full schedule: every checkpoint, seen count", test_full_schedule) ||
            !CU_add_test(s, "resume from the pre-training checkpoint", test_resume) ||
+           !CU_add_test(s, "a killed run's cut log line and temporaries", test_killed_run_leftovers) ||
            !CU_add_test(s, "-trunk: the extractor from other weights", test_trunk_from_weights) ||
            !CU_add_test(s, "SIGTERM saves a checkpoint, exit 143", test_sigterm_saves) ||
            !CU_add_test(s, "a diverging loss stops training, exit 1", test_divergence_stops) ||
