@@ -28,6 +28,18 @@ typedef struct shortcut_io {
     float *out;
 } shortcut_io;
 
+/* Leaky, relu and linear are v > 0 ? v : low v, applied in the same pass as the sum (low
+ * 1 for linear, and for the others, which activate_plane applies after). */
+static float fused_low(ACTIVATION a)
+{
+    return a == RELU ? 0.f : a == LEAKY ? .1f : 1.f;
+}
+
+static int activation_fused(ACTIVATION a)
+{
+    return a == LINEAR || a == RELU || a == LEAKY;
+}
+
 /* One (image b, channel k) plane of the forward pass, NCHW. */
 VECTOR_CLONES static void forward_plane(const layer *l, shortcut_io io, shortcut_geometry g,
                                         int b, int k)
@@ -36,19 +48,28 @@ VECTOR_CLONES static void forward_plane(const layer *l, shortcut_io io, shortcut
     const float *in = io.in + at;
     float *out = io.out + at;
     const float *add = io.add + ((size_t)b * l->c + k) * l->w * l->h;
+    const float low = fused_low(l->activation);
     if (k >= g.minc) {
-        for (int i = 0; i < g.plane; ++i) out[i] = in[i];
+#pragma omp simd
+        for (int i = 0; i < g.plane; ++i) {
+            float v = in[i], scaled = low * v;
+            out[i] = v > 0 ? v : scaled;
+        }
     } else if (g.stride == 1) {
 #pragma omp simd
-        for (int i = 0; i < g.plane; ++i) out[i] = l->alpha * in[i] + l->beta * add[i];
+        for (int i = 0; i < g.plane; ++i) {
+            float v = l->alpha * in[i] + l->beta * add[i], scaled = low * v;
+            out[i] = v > 0 ? v : scaled;
+        }
     } else {
         for (int y = 0; y < l->out_h; ++y)
             for (int x = 0; x < l->out_w; ++x) {
                 int o = y * l->out_w + x;
-                out[o] = l->alpha * in[o] + l->beta * add[(y * g.stride) * l->w + x * g.stride];
+                float v = l->alpha * in[o] + l->beta * add[(y * g.stride) * l->w + x * g.stride];
+                out[o] = v > 0 ? v : low * v;
             }
     }
-    activate_plane(out, g.plane, l->activation);
+    if (!activation_fused(l->activation)) activate_plane(out, g.plane, l->activation);
 }
 
 /* One (image b, channel block kb) of the forward pass, nChw16c: BLOCK channels of a pixel
@@ -61,11 +82,19 @@ VECTOR_CLONES static void forward_block(const layer *l, shortcut_io io, shortcut
     const float *in = io.in + at;
     float *out = io.out + at;
     const float *add = io.add + ((size_t)b * l->c / BLOCK + kb) * l->w * l->h * BLOCK;
+    const float low = fused_low(l->activation);
     if (kb * BLOCK >= g.minc) {
-        for (size_t i = 0; i < n; ++i) out[i] = in[i];
+#pragma omp simd
+        for (size_t i = 0; i < n; ++i) {
+            float v = in[i], scaled = low * v;
+            out[i] = v > 0 ? v : scaled;
+        }
     } else if (g.stride == 1) {
 #pragma omp simd
-        for (size_t i = 0; i < n; ++i) out[i] = l->alpha * in[i] + l->beta * add[i];
+        for (size_t i = 0; i < n; ++i) {
+            float v = l->alpha * in[i] + l->beta * add[i], scaled = low * v;
+            out[i] = v > 0 ? v : scaled;
+        }
     } else {
         for (int y = 0; y < l->out_h; ++y)
             for (int x = 0; x < l->out_w; ++x) {
@@ -73,10 +102,13 @@ VECTOR_CLONES static void forward_block(const layer *l, shortcut_io io, shortcut
                 float *o = out + ((size_t)y * l->out_w + x) * BLOCK;
                 const float *src = in + ((size_t)y * l->out_w + x) * BLOCK;
 #pragma omp simd
-                for (int c = 0; c < BLOCK; ++c) o[c] = l->alpha * src[c] + l->beta * a[c];
+                for (int c = 0; c < BLOCK; ++c) {
+                    float v = l->alpha * src[c] + l->beta * a[c], scaled = low * v;
+                    o[c] = v > 0 ? v : scaled;
+                }
             }
     }
-    activate_plane(out, (int)n, l->activation);
+    if (!activation_fused(l->activation)) activate_plane(out, (int)n, l->activation);
 }
 
 /* One plane of the backward pass. */
