@@ -8,6 +8,10 @@ void mcd_choice_init(mcd_choice *c)
     c->chosen_acc = 0;
 }
 
+/* Shares are counts over a fixed number of images (k/n): a difference of exactly
+ * `tolerance` must count as within it whatever the rounding of the subtraction. */
+#define SHARE_EPS 1e-9
+
 int mcd_choice_update(mcd_choice *c, double flagged, double acc, double max_acc_drop,
                       double tolerance)
 {
@@ -17,8 +21,9 @@ int mcd_choice_update(mcd_choice *c, double flagged, double acc, double max_acc_
         if (flagged <= c->top_flagged) return 0;
     } else {
         double top = flagged > c->top_flagged ? flagged : c->top_flagged;
-        int chosen_tied = c->chosen_flagged >= 0 && c->chosen_flagged >= top - tolerance;
-        if (flagged < top - tolerance) return 0;
+        double low = top - tolerance - SHARE_EPS;
+        int chosen_tied = c->chosen_flagged >= 0 && c->chosen_flagged >= low;
+        if (flagged < low) return 0;
         if (chosen_tied && acc <= c->chosen_acc) {
             c->top_flagged = top;
             return 0;

@@ -65,6 +65,12 @@ static void test_ties_go_to_accuracy(void)
     CU_ASSERT_EQUAL(replay(rise, 4, 0.1, 0.01), 3);
     /* .505 is 0.015 below the best (.52): no tie, however accurate */
     CU_ASSERT_EQUAL(replay(rise, 5, 0.1, 0.01), 3);
+    /* a difference of exactly the tolerance is a tie, whatever the rounding: the cfg key is
+     * a float, and 0.525 - 0.005f is just above 0.520 (a run's iterations 100 and 425) */
+    check edge[] = {{520 / 1000.0, .9425}, {525 / 1000.0, .9395}};
+    CU_ASSERT_EQUAL(replay(edge, 2, 0.02f, 0.005f), 0);
+    check edge2[] = {{510 / 1000.0, .9305}, {505 / 1000.0, .9325}};
+    CU_ASSERT_EQUAL(replay(edge2, 2, 0.02f, 0.005f), 1);
     /* the best share stays the best of the eligible checkpoints: a share that was too
      * inaccurate to compete does not raise it */
     check inel[] = {{.50, .95}, {.60, .80}, {.495, .96}};
