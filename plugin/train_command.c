@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "batch_loader.h"
+#include "checkpoint_choice.h"
 #include "darknet.h"
 #include "data_lists.h"
 #include "discrepancy_layer.h"
@@ -85,7 +86,7 @@ typedef struct trainer {
     double interval_start, images;
     double time_pre, time_ft; /* seconds per step, measured */
     /* checkpoint choice */
-    double best_select, best_acc; /* best_acc: highest ID-val accuracy seen while fine-tuning */
+    mcd_choice choice;
 } trainer;
 
 static void usage(FILE *f)
@@ -537,7 +538,9 @@ static void save_best_state(trainer *t)
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f) return;
-    fprintf(f, "best_select=%.9g\nbest_acc=%.9g\n", t->best_select, t->best_acc);
+    const mcd_choice *c = &t->choice;
+    fprintf(f, "best_select=%.9g\nbest_acc=%.9g\ntop_select=%.9g\nchosen_acc=%.9g\n",
+            c->chosen_flagged, c->best_acc, c->top_flagged, c->chosen_acc);
     if (fclose(f) == 0) rename(tmp, path);
 }
 
@@ -547,10 +550,16 @@ static void load_best_state(trainer *t)
     best_state_path(t, path, sizeof path);
     FILE *f = fopen(path, "r");
     if (!f) return;
-    double b, a;
-    if (fscanf(f, "best_select=%lf\nbest_acc=%lf", &b, &a) == 2) {
-        t->best_select = b;
-        t->best_acc = a;
+    double b, a, top, ca;
+    if (fscanf(f, "best_select=%lf\nbest_acc=%lf\n", &b, &a) == 2) {
+        mcd_choice *c = &t->choice;
+        c->chosen_flagged = c->top_flagged = b;
+        c->best_acc = a;
+        c->chosen_acc = 0; /* a state file from before select_tolerance: not kept */
+        if (fscanf(f, "top_select=%lf\nchosen_acc=%lf", &top, &ca) == 2) {
+            c->top_flagged = top;
+            c->chosen_acc = ca;
+        }
     }
     fclose(f);
 }
@@ -564,16 +573,15 @@ static int select_checkpoint(trainer *t, size_t iter)
     /* The heads must stay good classifiers: a checkpoint competes only while its ID
      * validation accuracy is within select_max_acc_drop of the best seen in fine-tuning.
      * (Not of the pre-trained network's: the step from its last learning rate to the
-     * fine-tuning one costs a few points at once, whatever the OOD loss does.) */
-    if (acc > t->best_acc) t->best_acc = acc;
-    int eligible = acc >= t->best_acc - t->tc.select_max_acc_drop;
-    int better = eligible && flagged > t->best_select;
+     * fine-tuning one costs a few points at once, whatever the OOD loss does.) Shares
+     * within select_tolerance of the best are ties, won by accuracy (checkpoint_choice.h). */
+    int better = mcd_choice_update(&t->choice, flagged, acc, t->tc.select_max_acc_drop,
+                                   t->tc.select_tolerance);
     printf("select   %6zu  ID-val acc %.4f  L1 threshold@95%%TPR %.4f  held-out unlabeled "
            "flagged %.4f%s\n", iter, acc, thresh, flagged, better ? "  (best so far: saved)" : "");
     fprintf(t->select_csv, "%zu,%.6f,%.6f,%.6f,%d\n", iter, acc, thresh, flagged, better);
     fflush(t->select_csv);
     if (better) {
-        t->best_select = flagged;
         if (save_checkpoint(t, "_best")) return -1;
         save_best_state(t);
     }
@@ -651,8 +659,7 @@ static int run_finetuning(trainer *t)
     net->momentum = t->tc.finetune_momentum;
     net->decay = t->tc.finetune_decay;
     net->burn_in = 0;
-    t->best_select = -1;
-    t->best_acc = 0;
+    mcd_choice_init(&t->choice);
     if (start == 0) {
         zero_updates(net);
         double thresh, acc;

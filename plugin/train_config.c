@@ -30,6 +30,7 @@ int mcd_read_train_section(const char *f, const cfg_section *s, mcd_train_config
              cfg_find_int(f, s, "select_images", 2000, &tc->select_images) ||
              cfg_find_int(f, s, "select_holdout", 1000, &tc->select_holdout) ||
              cfg_find_float(f, s, "select_max_acc_drop", 0.02f, &tc->select_max_acc_drop) ||
+             cfg_find_float(f, s, "select_tolerance", 0, &tc->select_tolerance) ||
              cfg_find_int(f, s, "log_interval", 10, &tc->log_interval);
     if (!rc)
         rc = check_min(f, s, "finetune_batches", tc->finetune_batches, 0) ||
@@ -41,6 +42,7 @@ int mcd_read_train_section(const char *f, const cfg_section *s, mcd_train_config
              check_min(f, s, "select_images", tc->select_images, 0) ||
              check_min(f, s, "select_holdout", tc->select_holdout, 0) ||
              check_min(f, s, "select_max_acc_drop", tc->select_max_acc_drop, 0) ||
+             check_min(f, s, "select_tolerance", tc->select_tolerance, 0) ||
              check_min(f, s, "log_interval", tc->log_interval, 1);
     return rc ? -1 : 0;
 }

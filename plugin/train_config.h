@@ -18,6 +18,8 @@
  *   select_holdout=1000             unlabeled images held out of fine-tuning for the choice
  *   select_max_acc_drop=0.02        a checkpoint competes only within this of the best
  *                                   ID validation accuracy seen while fine-tuning
+ *   select_tolerance=0              held-out flagged shares within this of the best are
+ *                                   ties, won by the higher ID validation accuracy
  *   log_interval=10                 batches between progress lines
  */
 #ifndef MCD_TRAIN_CONFIG_H
@@ -35,6 +37,7 @@ typedef struct mcd_train_config {
     int select_images;
     int select_holdout;
     float select_max_acc_drop;
+    float select_tolerance;
     int log_interval;
 } mcd_train_config;
 

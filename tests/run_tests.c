@@ -16,6 +16,7 @@ int add_discrepancy_suite(void);
 int add_bad_inputs_suite(void);
 int add_fuzz_regressions_suite(void);
 int add_backend_suite(void);
+int add_checkpoint_choice_suite(void);
 
 int main(void)
 {
@@ -35,6 +36,7 @@ int main(void)
         add_bad_inputs_suite,
         add_fuzz_regressions_suite,
         add_backend_suite,
+        add_checkpoint_choice_suite,
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i)
         if (suites[i]()) {

@@ -20,7 +20,7 @@
 #define WEIGHTS "weights/mcd-resnet.weights"
 #define ID_LIST "data/fmnist-small/id-test.list"
 #define OOD_LIST "data/fmnist-small/ood-mnist.list"
-#define N_EACH 10  /* frames of each kind: the first images of each list */
+#define N_EACH 40  /* frames of each kind: the first images of each list */
 #define SIDE 112   /* frames are the 28x28 images scaled up 4x (MJPG keeps them clean) */
 
 static char dir[64];
@@ -84,7 +84,10 @@ static void test_shipped_model_video(void)
     CU_ASSERT_EQUAL_FATAL(n, 2 * N_EACH);
     /* The threshold keeps 95% of ID images, so an ID frame may be flagged now and then:
      * the switch is where "ID before, OOD after" explains the verdicts best. It must be
-     * the frame where the content switches, and explain all but at most 2 verdicts. */
+     * the frame where the content switches, and explain all but a tenth of the verdicts
+     * (40 frames of each kind: with 10, which ID images happen to be first decided it; the
+     * shipped model flags 3 of the first 10 test-ID images and 4 of the first 40, 5.0% of
+     * all 5,000). */
     int best_k = -1, best_err = n + 1, ties = 0;
     for (int k = 0; k <= n; ++k) {
         int err = 0;
@@ -94,7 +97,7 @@ static void test_shipped_model_video(void)
     }
     CU_ASSERT_EQUAL(best_k, N_EACH);
     CU_ASSERT_EQUAL(ties, 0);
-    CU_ASSERT(best_err <= 2);
+    CU_ASSERT(best_err <= 2 * N_EACH / 10);
 
     int frames, w, h;
     double fps;
