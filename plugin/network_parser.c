@@ -216,18 +216,6 @@ static int check_net_options(parse_state *ps)
     return mcd_read_train_section(ps->file, s, &tc);
 }
 
-/* [net] mixes Darknet's keys, some read only with some settings (steps with policy=steps),
- * and the trainer's: a key neither read is misspelt or has no effect here. */
-static void warn_unused_net_keys(const char *file, const cfg_section *s)
-{
-    for (node *n = s->options->front; n; n = n->next) {
-        kvp *p = (kvp *)n->val;
-        if (!p->used)
-            fprintf(stderr, "darknet: warning: %s:%d: %s: key '%s' ignored (unknown, or "
-                            "unused with these settings)\n", file, s->line, s->type, p->key);
-    }
-}
-
 static layer parse_stock(cfg_section *s, size_params params, network *net, int count)
 {
     list *options = s->options;
@@ -410,9 +398,8 @@ static network *build_network(parse_state *ps)
     }
     finish_network(net, workspace_size);
     /* after the build, so that a head built twice warns once */
-    warn_unused_net_keys(ps->file, ps->sec[0]);
-    for (int i = 1; i < ps->nsec; ++i)
-        if (ps->kind[i] == SEC_STOCK) warn_unused_keys(ps->file, ps->sec[i]);
+    for (int i = 0; i < ps->nsec; ++i)
+        if (i == 0 || ps->kind[i] == SEC_STOCK) warn_unused_keys(ps->file, ps->sec[i]);
     mcd_backend_install(net);
     return net;
 }

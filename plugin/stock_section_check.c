@@ -371,12 +371,18 @@ int check_layer_output(const char *file, const cfg_section *s, const layer *l, s
     return -1;
 }
 
+/* [net] mixes Darknet's keys, some read only with some settings (steps with policy=steps),
+ * and the trainer's: there an unread key is misspelt or has no effect here. */
 void warn_unused_keys(const char *file, const cfg_section *s)
 {
+    int net = strcmp(s->type, "[net]") == 0 || strcmp(s->type, "[network]") == 0;
     for (node *n = s->options->front; n; n = n->next) {
         kvp *p = (kvp *)n->val;
         if (!p->used)
-            fprintf(stderr, "darknet: warning: %s:%d: %s: unknown key '%s' ignored\n", file,
-                    s->line, s->type, p->key);
+            fprintf(stderr,
+                    net ? "darknet: warning: %s:%d: %s: key '%s' ignored (unknown, or unused "
+                          "with these settings)\n"
+                        : "darknet: warning: %s:%d: %s: unknown key '%s' ignored\n",
+                    file, s->line, s->type, p->key);
     }
 }
