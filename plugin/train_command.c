@@ -607,6 +607,18 @@ static int diverged(trainer *t, const char *phase, size_t step)
     return -1;
 }
 
+/* The loader's next batch, one pass on it (labeled or not); 0, or -1 with the error set:
+ * the batch could not be loaded, or the loss diverged at `phase` batch `step`. */
+static int train_next(trainer *t, batch_loader *l, int labeled, const char *phase, size_t step)
+{
+    data d;
+    int rc = 0;
+    if (batch_loader_next(l, &d)) rc = -1;
+    else if (train_pass(t, d, labeled)) rc = diverged(t, phase, step);
+    free_data(d);
+    return rc;
+}
+
 static int run_pretraining(trainer *t)
 {
     network *net = t->net;
@@ -625,12 +637,8 @@ static int run_pretraining(trainer *t)
     int rc = 0;
     while (current_batch(net) < P) {
         size_t step = current_batch(net);
-        for (int s = 0; s < net->subdivisions && rc == 0; ++s) {
-            data d;
-            if (batch_loader_next(&t->lload, &d)) rc = -1;
-            else if (train_pass(t, d, 1)) rc = diverged(t, "pre-training", step);
-            free_data(d);
-        }
+        for (int s = 0; s < net->subdivisions && rc == 0; ++s)
+            rc = train_next(t, &t->lload, 1, "pre-training", step);
         if (rc) break;
         float lr = get_current_rate(net);
         update_network(net);
@@ -684,25 +692,15 @@ static int run_finetuning(trainer *t)
         size_t it = current_batch(net) - P;
         /* step A: CE on both heads; head 2 trains its own weights only */
         mcd_block_head2(net, &t->m, 1);
-        for (int s = 0; s < net->subdivisions && rc == 0; ++s) {
-            data d;
-            if (batch_loader_next(&t->lload, &d)) rc = -1;
-            else if (train_pass(t, d, 1)) rc = diverged(t, "fine-tuning (step A)", it);
-            free_data(d);
-        }
+        for (int s = 0; s < net->subdivisions && rc == 0; ++s)
+            rc = train_next(t, &t->lload, 1, "fine-tuning (step A)", it);
         mcd_block_head2(net, &t->m, 0);
         if (rc) break;
         update_network(net);
         /* step B: CE on a labeled batch + L_u on an unlabeled batch, one update */
         for (int s = 0; s < net->subdivisions && rc == 0; ++s) {
-            data d, u;
-            if (batch_loader_next(&t->lload, &d)) rc = -1;
-            else if (train_pass(t, d, 1)) rc = diverged(t, "fine-tuning (step B)", it);
-            free_data(d);
-            if (rc) break;
-            if (batch_loader_next(&t->uload, &u)) rc = -1;
-            else if (train_pass(t, u, 0)) rc = diverged(t, "fine-tuning (step B, unlabeled)", it);
-            free_data(u);
+            rc = train_next(t, &t->lload, 1, "fine-tuning (step B)", it);
+            if (rc == 0) rc = train_next(t, &t->uload, 0, "fine-tuning (step B, unlabeled)", it);
         }
         if (rc) break;
         update_network(net);
