@@ -3,7 +3,6 @@
  * convolution may go back to Darknet's code, and a stored decision could go stale. The
  * scan is over the layers that can read another layer's output; it costs nothing beside
  * the convolutions. */
-#include <string.h>
 
 #include "blocked_layout.h"
 #include "discrepancy_layer.h"

@@ -67,19 +67,26 @@ static char *read_line(FILE *f)
     return buf;
 }
 
-list *cfg_read(const char *filename)
+FILE *cfg_open_text(const char *file, const char *what)
 {
-    FILE *f = fopen(filename, "r");
+    FILE *f = fopen(file, "r");
     if (!f) {
-        mcd_set_error("cannot open cfg file '%s': %s", filename, strerror(errno));
+        mcd_set_error("cannot open %s '%s': %s", what, file, strerror(errno));
         return NULL;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || S_ISDIR(st.st_mode)) { /* a directory opens, reads nothing */
-        mcd_set_error("cannot read cfg file '%s': it is a directory", filename);
+    if (fstat(fileno(f), &st) != 0 || S_ISDIR(st.st_mode)) {
+        mcd_set_error("cannot read %s '%s': it is a directory", what, file);
         fclose(f);
         return NULL;
     }
+    return f;
+}
+
+list *cfg_read(const char *filename)
+{
+    FILE *f = cfg_open_text(filename, "cfg file");
+    if (!f) return NULL;
     list *sections = make_list();
     cfg_section *cur = NULL;
     char *line;

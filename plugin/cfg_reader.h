@@ -18,6 +18,10 @@ typedef struct cfg_section {
 
 /* NULL on error (message in mcd_last_error()). */
 list *cfg_read(const char *filename);
+
+/* fopen(file, "r"), or NULL with an error naming the file and `what` it is ("cfg file",
+ * "list file", ...). A directory opens and reads as empty: it is refused here. */
+FILE *cfg_open_text(const char *file, const char *what);
 void cfg_free(list *sections);
 void cfg_free_section(cfg_section *s);
 

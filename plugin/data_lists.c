@@ -1,37 +1,18 @@
 #include "data_lists.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "cfg_reader.h"
 #include "image_io.h"
 #include "mcd_error.h"
 #include "option_list.h"
 
-/* fopen's FILE for reading, or NULL with an error naming the file and what it is for. A
- * directory opens and reads as empty: refuse it here. */
-static FILE *open_text(const char *file, const char *what)
-{
-    FILE *f = fopen(file, "r");
-    if (!f) {
-        mcd_set_error("cannot open %s '%s': %s", what, file, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || S_ISDIR(st.st_mode)) {
-        mcd_set_error("cannot read %s '%s': it is a directory", what, file);
-        fclose(f);
-        return NULL;
-    }
-    return f;
-}
-
 char **mcd_read_list(const char *file, int *n, int check_files)
 {
-    FILE *f = open_text(file, "list file");
+    FILE *f = cfg_open_text(file, "list file");
     if (!f) return NULL;
     int cap = 1024, count = 0;
     char **items = malloc(cap * sizeof *items);
@@ -95,7 +76,7 @@ int mcd_check_labels(char **paths, int n, char **labels, int k, const char *list
  * Darknet's strip() drops it. */
 list *mcd_read_data_file(const char *file)
 {
-    FILE *f = open_text(file, "data file");
+    FILE *f = cfg_open_text(file, "data file");
     if (!f) return NULL;
     list *options = make_list();
     char *line = NULL;
