@@ -40,6 +40,26 @@ static int activation_fused(ACTIVATION a)
     return a == LINEAR || a == RELU || a == LEAKY;
 }
 
+/* n contiguous outputs: out = act(alpha in + beta add) on channels both have, out = act(in)
+ * where the added layer has none (add NULL). Inlined into each caller's vector clone. */
+static inline void sum_run(const layer *l, float *out, const float *in, const float *add,
+                           size_t n, float low)
+{
+    if (!add) {
+#pragma omp simd
+        for (size_t i = 0; i < n; ++i) {
+            float v = in[i], scaled = low * v;
+            out[i] = v > 0 ? v : scaled;
+        }
+        return;
+    }
+#pragma omp simd
+    for (size_t i = 0; i < n; ++i) {
+        float v = l->alpha * in[i] + l->beta * add[i], scaled = low * v;
+        out[i] = v > 0 ? v : scaled;
+    }
+}
+
 /* One (image b, channel k) plane of the forward pass, NCHW. */
 VECTOR_CLONES static void forward_plane(const layer *l, shortcut_io io, shortcut_geometry g,
                                         int b, int k)
@@ -49,18 +69,8 @@ VECTOR_CLONES static void forward_plane(const layer *l, shortcut_io io, shortcut
     float *out = io.out + at;
     const float *add = io.add + ((size_t)b * l->c + k) * l->w * l->h;
     const float low = fused_low(l->activation);
-    if (k >= g.minc) {
-#pragma omp simd
-        for (int i = 0; i < g.plane; ++i) {
-            float v = in[i], scaled = low * v;
-            out[i] = v > 0 ? v : scaled;
-        }
-    } else if (g.stride == 1) {
-#pragma omp simd
-        for (int i = 0; i < g.plane; ++i) {
-            float v = l->alpha * in[i] + l->beta * add[i], scaled = low * v;
-            out[i] = v > 0 ? v : scaled;
-        }
+    if (k >= g.minc || g.stride == 1) {
+        sum_run(l, out, in, k >= g.minc ? NULL : add, (size_t)g.plane, low);
     } else {
         for (int y = 0; y < l->out_h; ++y)
             for (int x = 0; x < l->out_w; ++x) {
@@ -83,29 +93,15 @@ VECTOR_CLONES static void forward_block(const layer *l, shortcut_io io, shortcut
     float *out = io.out + at;
     const float *add = io.add + ((size_t)b * l->c / BLOCK + kb) * l->w * l->h * BLOCK;
     const float low = fused_low(l->activation);
-    if (kb * BLOCK >= g.minc) {
-#pragma omp simd
-        for (size_t i = 0; i < n; ++i) {
-            float v = in[i], scaled = low * v;
-            out[i] = v > 0 ? v : scaled;
-        }
-    } else if (g.stride == 1) {
-#pragma omp simd
-        for (size_t i = 0; i < n; ++i) {
-            float v = l->alpha * in[i] + l->beta * add[i], scaled = low * v;
-            out[i] = v > 0 ? v : scaled;
-        }
+    const int no_add = kb * BLOCK >= g.minc;
+    if (no_add || g.stride == 1) {
+        sum_run(l, out, in, no_add ? NULL : add, n, low);
     } else {
         for (int y = 0; y < l->out_h; ++y)
             for (int x = 0; x < l->out_w; ++x) {
-                const float *a = add + ((size_t)y * g.stride * l->w + x * g.stride) * BLOCK;
-                float *o = out + ((size_t)y * l->out_w + x) * BLOCK;
-                const float *src = in + ((size_t)y * l->out_w + x) * BLOCK;
-#pragma omp simd
-                for (int c = 0; c < BLOCK; ++c) {
-                    float v = l->alpha * src[c] + l->beta * a[c], scaled = low * v;
-                    o[c] = v > 0 ? v : scaled;
-                }
+                size_t o = ((size_t)y * l->out_w + x) * BLOCK;
+                sum_run(l, out + o, in + o,
+                        add + ((size_t)y * g.stride * l->w + x * g.stride) * BLOCK, BLOCK, low);
             }
     }
     if (!activation_fused(l->activation)) activate_plane(out, (int)n, l->activation);
