@@ -34,11 +34,7 @@ static const char *path_in(const char *name)
 
 static void write_text(const char *name, const char *text)
 {
-    FILE *f = fopen(path_in(name), "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
+    test_write_text(path_in(name), text);
 }
 
 #define run(...) test_run_darknet(out, sizeof out, __VA_ARGS__)

@@ -96,23 +96,15 @@ static void test_state(void)
 
 static void test_config_key(void)
 {
-    char path[] = "/tmp/mcd-choice-XXXXXX.cfg";
-    int fd = mkstemps(path, 4);
-    CU_ASSERT_FATAL(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    fputs("[net]\nbatch=1\nselect_tolerance=0.005\n", f);
-    fclose(f);
     mcd_train_config tc;
+    const char *path = test_write_temp("[net]\nbatch=1\nselect_tolerance=0.005\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(path);
     CU_ASSERT_EQUAL(mcd_read_train_config(path, &tc), 0);
     CU_ASSERT_DOUBLE_EQUAL(tc.select_tolerance, 0.005, 1e-7);
-    f = fopen(path, "w");
-    fputs("[net]\nbatch=1\n", f);
-    fclose(f);
+    CU_ASSERT_EQUAL_FATAL(test_write_text(path, "[net]\nbatch=1\n"), 0);
     CU_ASSERT_EQUAL(mcd_read_train_config(path, &tc), 0);
     CU_ASSERT_EQUAL(tc.select_tolerance, 0);
-    f = fopen(path, "w");
-    fputs("[net]\nbatch=1\nselect_tolerance=-0.01\n", f);
-    fclose(f);
+    CU_ASSERT_EQUAL_FATAL(test_write_text(path, "[net]\nbatch=1\nselect_tolerance=-0.01\n"), 0);
     CU_ASSERT_EQUAL(mcd_read_train_config(path, &tc), -1);
     CU_ASSERT(strstr(mcd_last_error(), "select_tolerance") != NULL);
     remove(path);

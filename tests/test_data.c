@@ -805,10 +805,7 @@ static void write_idx_gz(const char *path, uint32_t magic, const uint32_t *dims,
 
 static void write_text(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "wb");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    fputs(text, f);
-    fclose(f);
+    CU_ASSERT_EQUAL_FATAL(test_write_text(path, text), 0);
 }
 
 static char bad_root[256];

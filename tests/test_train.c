@@ -25,10 +25,7 @@ static const char *path_in(const char *name)
 
 static int write_text(const char *name, const char *text)
 {
-    FILE *f = fopen(path_in(name), "w");
-    if (!f) return -1;
-    fputs(text, f);
-    return fclose(f);
+    return test_write_text(path_in(name), text);
 }
 
 /* Class c: a bright horizontal band in third c of the image; OOD: noise. */

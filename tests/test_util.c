@@ -53,6 +53,14 @@ int test_run_darknet(char *out, size_t cap, const char *fmt, ...)
     return test_run_command(cmd, out, cap);
 }
 
+int test_write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    fputs(text, f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 const char *test_write_temp(const char *text)
 {
     static char path[64];

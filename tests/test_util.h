@@ -26,6 +26,9 @@ const char *test_path(const char *dir, const char *name);
  * test_run_command does; returns its exit status, or -1 on a crash. */
 int test_run_darknet(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Write text to path (created or truncated); 0, or -1 if it cannot be opened. */
+int test_write_text(const char *path, const char *text);
+
 /* Write text to a fresh temporary file; returns its path (static buffer, one at a time). */
 const char *test_write_temp(const char *text);
 
