@@ -140,7 +140,8 @@ static kvp *find_kvp(const cfg_section *s, const char *key)
     return NULL;
 }
 
-int cfg_find_float(const char *file, const cfg_section *s, const char *key, float def, float *out)
+int cfg_find_double(const char *file, const cfg_section *s, const char *key, double def,
+                    double *out)
 {
     kvp *p = find_kvp(s, key);
     if (!p) {
@@ -155,6 +156,14 @@ int cfg_find_float(const char *file, const cfg_section *s, const char *key, floa
         mcd_set_error("%s:%d: %s: %s=%s is not a finite number", file, s->line, s->type, key, p->val);
         return -1;
     }
+    *out = v;
+    return 0;
+}
+
+int cfg_find_float(const char *file, const cfg_section *s, const char *key, float def, float *out)
+{
+    double v;
+    if (cfg_find_double(file, s, key, def, &v)) return -1;
     *out = (float)v;
     return 0;
 }

@@ -28,6 +28,9 @@ void cfg_free_section(cfg_section *s);
 /* Strict typed look-ups for the plugin's own sections. They mark the key used.
  * Return 0 and store the value (or def when absent), or -1 with an error naming
  * file:line, section and key when the value does not parse. */
+/* A share or a threshold compared with exact ratios (k/n) needs the double strtod gave. */
+int cfg_find_double(const char *file, const cfg_section *s, const char *key, double def,
+                    double *out);
 int cfg_find_float(const char *file, const cfg_section *s, const char *key, float def, float *out);
 int cfg_find_int(const char *file, const cfg_section *s, const char *key, int def, int *out);
 /* The raw value (NULL when absent); marks the key used. */

@@ -32,6 +32,7 @@
 #include "mcd_commands.h"
 #include "mcd_error.h"
 #include "mcd_network.h"
+#include "ood_metrics.h"
 #include "option_list.h"
 #include "train_config.h"
 #include "weights_file.h"
@@ -217,12 +218,6 @@ static void free_image_set(image_set *s)
     free(s->label);
 }
 
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
 /* L1 scores of a set, and (for labeled sets) the accuracy of the heads' average. */
 static void score_set(trainer *t, const image_set *s, float *scores, double *acc)
 {
@@ -246,22 +241,26 @@ static void score_set(trainer *t, const image_set *s, float *scores, double *acc
     if (acc) *acc = s->n ? (double)correct / s->n : 0;
 }
 
-/* Checkpoint choice without OOD labels: the L1 threshold that keeps 95% of the ID
+/* Checkpoint choice without OOD labels: the L1 threshold that keeps select_tpr of the ID
  * validation images, then the share of held-out unlabeled images (an unknown mix of ID
- * and OOD) above it. At a fixed 5% ID loss, more flagged means more OOD caught. */
+ * and OOD) above it. At a fixed ID loss, more flagged means more OOD caught. */
 static double select_score(trainer *t, double *acc, double *thresh)
 {
     float *id = malloc(sizeof(float) * (t->sel_id.n ? t->sel_id.n : 1));
     float *unl = malloc(sizeof(float) * (t->sel_unl.n ? t->sel_unl.n : 1));
+    double *id_d = malloc(sizeof(double) * (t->sel_id.n ? t->sel_id.n : 1));
     score_set(t, &t->sel_id, id, acc);
     score_set(t, &t->sel_unl, unl, NULL);
-    qsort(id, t->sel_id.n, sizeof(float), cmp_float);
-    int k = (int)ceil(0.95 * t->sel_id.n) - 1;
-    *thresh = t->sel_id.n ? id[k < 0 ? 0 : k] : 0;
+    for (int i = 0; i < t->sel_id.n; ++i) id_d[i] = id[i];
+    /* the rule of `mcd calibrate`; it fails only on non-finite scores, which the
+     * trainer's loss check has stopped before (an empty set scores 0) */
+    if (!t->sel_id.n || ood_calibration_threshold(id_d, t->sel_id.n, t->tc.select_tpr, thresh))
+        *thresh = 0;
     int flagged = 0;
     for (int i = 0; i < t->sel_unl.n; ++i) flagged += unl[i] > *thresh;
     free(id);
     free(unl);
+    free(id_d);
     return t->sel_unl.n ? (double)flagged / t->sel_unl.n : 0;
 }
 
@@ -577,8 +576,9 @@ static int select_checkpoint(trainer *t, size_t iter)
      * within select_tolerance of the best are ties, won by accuracy (checkpoint_choice.h). */
     int better = mcd_choice_update(&t->choice, flagged, acc, t->tc.select_max_acc_drop,
                                    t->tc.select_tolerance);
-    printf("select   %6zu  ID-val acc %.4f  L1 threshold@95%%TPR %.4f  held-out unlabeled "
-           "flagged %.4f%s\n", iter, acc, thresh, flagged, better ? "  (best so far: saved)" : "");
+    printf("select   %6zu  ID-val acc %.4f  L1 threshold@%g%%TPR %.4f  held-out unlabeled "
+           "flagged %.4f%s\n", iter, acc, 100 * t->tc.select_tpr, thresh, flagged,
+           better ? "  (best so far: saved)" : "");
     fprintf(t->select_csv, "%zu,%.6f,%.6f,%.6f,%d\n", iter, acc, thresh, flagged, better);
     fflush(t->select_csv);
     if (better) {
@@ -672,8 +672,8 @@ static int run_finetuning(trainer *t)
         zero_updates(net);
         double thresh, acc;
         double flagged = select_score(t, &acc, &thresh);
-        printf("pre-trained network: ID-val accuracy %.4f, L1 threshold@95%%TPR %.4f, "
-               "held-out unlabeled flagged %.4f\n", acc, thresh, flagged);
+        printf("pre-trained network: ID-val accuracy %.4f, L1 threshold@%g%%TPR %.4f, "
+               "held-out unlabeled flagged %.4f\n", acc, 100 * t->tc.select_tpr, thresh, flagged);
         save_best_state(t);
     } else {
         load_best_state(t);
@@ -777,7 +777,7 @@ int mcd_train(int argc, char **argv)
     remove_stale_temporaries(&t);
     t.csv = open_log(&t, "_train.csv", "phase,batch,ce1,ce2,l_u,h1,h2,acc1,lr,images_per_s");
     t.select_csv = open_log(&t, "_select.csv",
-                            "iteration,id_val_acc,l1_threshold_tpr95,heldout_flagged,saved");
+                            "iteration,id_val_acc,l1_threshold,heldout_flagged,saved");
     if (!t.csv || !t.select_csv) mcd_die();
 
     struct sigaction sa = {0};

@@ -16,6 +16,18 @@ static int check_min(const char *file, const cfg_section *s, const char *key, do
     return 0;
 }
 
+/* min < v <= max */
+static int check_range(const char *file, const cfg_section *s, const char *key, double v,
+                       double min, double max)
+{
+    if (!(v > min && v <= max)) {
+        mcd_set_error("%s:%d: %s: %s=%g must be above %g and at most %g", file, s->line,
+                      s->type, key, v, min, max);
+        return -1;
+    }
+    return 0;
+}
+
 int mcd_read_train_section(const char *f, const cfg_section *s, mcd_train_config *tc)
 {
     const char *data = cfg_find_str(s, "data");
@@ -31,6 +43,7 @@ int mcd_read_train_section(const char *f, const cfg_section *s, mcd_train_config
              cfg_find_int(f, s, "select_holdout", 1000, &tc->select_holdout) ||
              cfg_find_float(f, s, "select_max_acc_drop", 0.02f, &tc->select_max_acc_drop) ||
              cfg_find_float(f, s, "select_tolerance", 0, &tc->select_tolerance) ||
+             cfg_find_double(f, s, "select_tpr", 0.95, &tc->select_tpr) ||
              cfg_find_int(f, s, "log_interval", 10, &tc->log_interval);
     if (!rc)
         rc = check_min(f, s, "finetune_batches", tc->finetune_batches, 0) ||
@@ -43,6 +56,7 @@ int mcd_read_train_section(const char *f, const cfg_section *s, mcd_train_config
              check_min(f, s, "select_holdout", tc->select_holdout, 0) ||
              check_min(f, s, "select_max_acc_drop", tc->select_max_acc_drop, 0) ||
              check_min(f, s, "select_tolerance", tc->select_tolerance, 0) ||
+             check_range(f, s, "select_tpr", tc->select_tpr, 0, 1) ||
              check_min(f, s, "log_interval", tc->log_interval, 1);
     return rc ? -1 : 0;
 }

@@ -20,6 +20,8 @@
  *                                   ID validation accuracy seen while fine-tuning
  *   select_tolerance=0              held-out flagged shares within this of the best are
  *                                   ties, won by the higher ID validation accuracy
+ *   select_tpr=0.95                 the held-out share is counted above the L1 threshold
+ *                                   that keeps this share of the ID validation images
  *   log_interval=10                 batches between progress lines
  */
 #ifndef MCD_TRAIN_CONFIG_H
@@ -38,6 +40,7 @@ typedef struct mcd_train_config {
     int select_holdout;
     float select_max_acc_drop;
     float select_tolerance;
+    double select_tpr;
     int log_interval;
 } mcd_train_config;
 

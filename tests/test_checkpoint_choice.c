@@ -110,6 +110,32 @@ static void test_config_key(void)
     remove(path);
 }
 
+/* select_tpr: 0.95 unless set, kept as the exact double (0.99 of 2000 images must be 1980,
+ * not the 1981 a float's 0.99000001 gives), and refused outside (0, 1] naming the key. */
+static void test_tpr_key(void)
+{
+    mcd_train_config tc;
+    const char *path = test_write_temp("[net]\nbatch=1\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+    CU_ASSERT_EQUAL(mcd_read_train_config(path, &tc), 0);
+    CU_ASSERT_EQUAL(tc.select_tpr, 0.95);
+    CU_ASSERT_EQUAL_FATAL(test_write_text(path, "[net]\nbatch=1\nselect_tpr=0.99\n"), 0);
+    CU_ASSERT_EQUAL(mcd_read_train_config(path, &tc), 0);
+    CU_ASSERT_EQUAL(tc.select_tpr, 0.99);
+    CU_ASSERT_EQUAL_FATAL(test_write_text(path, "[net]\nbatch=1\nselect_tpr=1\n"), 0);
+    CU_ASSERT_EQUAL(mcd_read_train_config(path, &tc), 0);
+    static const char *bad[] = {"0", "-0.5", "1.01", "95", "high"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+        char text[64];
+        snprintf(text, sizeof text, "[net]\nbatch=1\nselect_tpr=%s\n", bad[i]);
+        CU_ASSERT_EQUAL_FATAL(test_write_text(path, text), 0);
+        CU_ASSERT_EQUAL(mcd_read_train_config(path, &tc), -1);
+        CU_ASSERT(strstr(mcd_last_error(), "select_tpr") != NULL);
+        CU_ASSERT(strstr(mcd_last_error(), path) != NULL);
+    }
+    remove(path);
+}
+
 int add_checkpoint_choice_suite(void)
 {
     CU_pSuite s = test_add_suite("checkpoint choice");
@@ -117,5 +143,6 @@ int add_checkpoint_choice_suite(void)
     return !CU_add_test(s, "tolerance 0: the highest held-out share", test_plain_maximum) ||
            !CU_add_test(s, "tolerance: ties won by ID accuracy", test_ties_go_to_accuracy) ||
            !CU_add_test(s, "state after each check", test_state) ||
-           !CU_add_test(s, "select_tolerance key", test_config_key);
+           !CU_add_test(s, "select_tolerance key", test_config_key) ||
+           !CU_add_test(s, "select_tpr key", test_tpr_key);
 }

@@ -3,6 +3,7 @@
  * and exits 143; a diverging loss stops with a message and leaves the last good checkpoint
  * alone; bad data gets an error naming the file (and line) and exit status 1. */
 #define _GNU_SOURCE
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "darknet.h"
 #include "test_util.h"
+#include "threshold_file.h"
 #include "weights_file.h"
 
 static const char *labels[] = {"alpha", "beta", "gamma"};
@@ -159,6 +161,42 @@ static void test_resume(void)
     CU_ASSERT_EQUAL(seen_of(path_in("resumed/tiny_final.weights")), 50 * 8);
 }
 
+/* select_tpr sets the ID share the choice's threshold keeps: the threshold printed for the
+ * pre-trained network is `mcd calibrate -tpr` of the same weights on the same images
+ * (select_images covers the 30 validation images). The tiny network scores the 10 images of a
+ * class alike, so 0.5 and the default 0.95 give different thresholds, 0.9 and 0.95 would not. */
+static void test_select_tpr(void)
+{
+    write_cfg("tpr.cfg", "select_tpr=0.5");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s mcd train %s %s -data %s -seed 3 -backup %s -finetune_batches 5",
+             test_darknet_bin(), path_in("tpr.cfg"), path_in("backup/tiny_pretrain.weights"),
+             path_in("tiny.data"), path_in("tpr"));
+    int rc = test_run_command(cmd, out, sizeof out);
+    if (rc) printf("\n%s\n", out);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    const char *at = strstr(out, "pre-trained network: ");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    at = strstr(at, "L1 threshold@50%TPR ");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    double printed = -1;
+    CU_ASSERT_EQUAL_FATAL(sscanf(at, "L1 threshold@50%%TPR %lf", &printed), 1);
+    mcd_threshold t[2];
+    const char *tpr[2] = {"0.5", "0.95"};
+    for (int i = 0; i < 2; ++i) {
+        snprintf(cmd, sizeof cmd, "%s mcd calibrate %s %s -data %s -tpr %s", test_darknet_bin(),
+                 path_in("tpr.cfg"), path_in("backup/tiny_pretrain.weights"),
+                 path_in("tiny.data"), tpr[i]);
+        CU_ASSERT_EQUAL_FATAL(test_run_command(cmd, out, sizeof out), 0);
+        CU_ASSERT_EQUAL_FATAL(
+            mcd_threshold_load(path_in("backup/tiny_pretrain.weights.threshold"), &t[i]), 0);
+    }
+    /* printed with 4 decimals */
+    CU_ASSERT_DOUBLE_EQUAL(printed, t[0].threshold, 6e-5);
+    CU_ASSERT(fabs(t[0].threshold - t[1].threshold) > 1e-3);
+    remove(path_in("backup/tiny_pretrain.weights.threshold"));
+}
+
 /* A run killed while writing: its log's cut last line is dropped and its temporary files
  * removed when training starts again in that directory. */
 static void test_killed_run_leftovers(void)
@@ -303,6 +341,7 @@ int add_train_suite(void)
     if (!s) return -1;
     return !CU_add_test(s, "full schedule: every checkpoint, seen count", test_full_schedule) ||
            !CU_add_test(s, "resume from the pre-training checkpoint", test_resume) ||
+           !CU_add_test(s, "select_tpr: the threshold mcd calibrate gives", test_select_tpr) ||
            !CU_add_test(s, "a killed run's cut log line and temporaries", test_killed_run_leftovers) ||
            !CU_add_test(s, "-trunk: the extractor from other weights", test_trunk_from_weights) ||
            !CU_add_test(s, "SIGTERM saves a checkpoint, exit 143", test_sigterm_saves) ||
