@@ -219,7 +219,7 @@ static void free_image_set(image_set *s)
 }
 
 /* L1 scores of a set, and (for labeled sets) the accuracy of the heads' average. */
-static void score_set(trainer *t, const image_set *s, float *scores, double *acc)
+static void score_set(trainer *t, const image_set *s, double *scores, double *acc)
 {
     network *net = t->net;
     int B = net->batch, K = t->m.classes, correct = 0;
@@ -246,21 +246,18 @@ static void score_set(trainer *t, const image_set *s, float *scores, double *acc
  * and OOD) above it. At a fixed ID loss, more flagged means more OOD caught. */
 static double select_score(trainer *t, double *acc, double *thresh)
 {
-    float *id = malloc(sizeof(float) * (t->sel_id.n ? t->sel_id.n : 1));
-    float *unl = malloc(sizeof(float) * (t->sel_unl.n ? t->sel_unl.n : 1));
-    double *id_d = malloc(sizeof(double) * (t->sel_id.n ? t->sel_id.n : 1));
+    double *id = malloc(sizeof(double) * (t->sel_id.n ? t->sel_id.n : 1));
+    double *unl = malloc(sizeof(double) * (t->sel_unl.n ? t->sel_unl.n : 1));
     score_set(t, &t->sel_id, id, acc);
     score_set(t, &t->sel_unl, unl, NULL);
-    for (int i = 0; i < t->sel_id.n; ++i) id_d[i] = id[i];
     /* the rule of `mcd calibrate`; it fails only on non-finite scores, which the
      * trainer's loss check has stopped before (an empty set scores 0) */
-    if (!t->sel_id.n || ood_calibration_threshold(id_d, t->sel_id.n, t->tc.select_tpr, thresh))
+    if (!t->sel_id.n || ood_calibration_threshold(id, t->sel_id.n, t->tc.select_tpr, thresh))
         *thresh = 0;
     int flagged = 0;
     for (int i = 0; i < t->sel_unl.n; ++i) flagged += unl[i] > *thresh;
     free(id);
     free(unl);
-    free(id_d);
     return t->sel_unl.n ? (double)flagged / t->sel_unl.n : 0;
 }
 

@@ -1,6 +1,6 @@
 /* Checkpoint choice (plugin/checkpoint_choice.c): the plain maximum of the held-out flagged
  * share when select_tolerance is 0; with a tolerance, shares within it of the best are ties
- * won by ID validation accuracy; the accuracy limit; and the select_tolerance key. */
+ * won by ID validation accuracy; the accuracy limit; the select_tolerance and select_tpr keys. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
