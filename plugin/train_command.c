@@ -11,7 +11,8 @@
  * with the same seed train on the same batches.
  * One counter, the weights file's `seen`, says where training is: batch b < max_batches is
  * pre-training, b >= max_batches is fine-tuning iteration b - max_batches. So any
- * checkpoint resumes where it stopped. */
+ * checkpoint resumes where it stopped (with finetune_average=1, together with the mean of
+ * the networks so far, BASE_average.weights). */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -35,6 +36,7 @@
 #include "ood_metrics.h"
 #include "option_list.h"
 #include "train_config.h"
+#include "weight_average.h"
 #include "weights_file.h"
 
 static volatile sig_atomic_t stop_signal;
@@ -88,6 +90,10 @@ typedef struct trainer {
     double time_pre, time_ft; /* seconds per step, measured */
     /* checkpoint choice */
     mcd_choice choice;
+    /* finetune_average=1: the mean of the networks at every select_interval, and the
+     * image count (net->seen) at its last sample */
+    mcd_weight_average avg;
+    size_t avg_seen;
 } trainer;
 
 static void usage(FILE *f)
@@ -110,7 +116,9 @@ static void usage(FILE *f)
         "writes, in the backup directory (BASE = CFG's name without .cfg):\n"
         "  BASE.weights           latest checkpoint (resume from it)\n"
         "  BASE_pretrain.weights  at the end of pre-training\n"
-        "  BASE_best.weights      best fine-tuning checkpoint, chosen without OOD labels\n"
+        "  BASE_best.weights      best fine-tuning checkpoint, chosen without OOD labels;\n"
+        "                         with finetune_average=1, the mean of the checkpoints\n"
+        "  BASE_average.weights   that mean so far (finetune_average=1; resumes with BASE.weights)\n"
         "  BASE_final.weights     at the end of fine-tuning\n"
         "  BASE_train.csv, BASE_select.csv   progress and checkpoint-choice logs\n"
         "SIGINT/SIGTERM save BASE.weights and stop (exit status 130/143).\n");
@@ -429,6 +437,81 @@ static size_t current_batch(const network *net)
     return *net->seen / ((size_t)net->batch * net->subdivisions);
 }
 
+/* finetune_average=1 keeps the mean so far in BASE_average.weights (its `seen` is that of
+ * the last network averaged) and the one before in BASE_average.weights.prev. Both are
+ * written before BASE.weights, so whatever BASE.weights a crash leaves, one of them is the
+ * mean that goes with it. */
+static void average_path(trainer *t, const char *suffix, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s/%s_average.weights%s", t->backup, t->base, suffix);
+}
+
+/* Save the mean under BASE + suffix (the network's own numbers are back afterwards). */
+static int save_average_as(trainer *t, const char *path)
+{
+    network *net = t->net;
+    size_t seen = *net->seen;
+    *net->seen = t->avg_seen;
+    mcd_average_swap(&t->avg, net);
+    int rc = mcd_save_weights(net, path);
+    mcd_average_swap(&t->avg, net);
+    *net->seen = seen;
+    return rc;
+}
+
+/* BASE.weights, the checkpoint a run resumes from; with an average, that first. */
+static int save_latest(trainer *t)
+{
+    if (t->avg.mean && t->avg.samples) {
+        char path[1400], prev[1400];
+        average_path(t, "", path, sizeof path);
+        average_path(t, ".prev", prev, sizeof prev);
+        if (rename(path, prev) != 0 && errno != ENOENT) {
+            mcd_set_error("cannot rename '%s' to '%s': %s", path, prev, strerror(errno));
+            return -1;
+        }
+        if (save_average_as(t, path)) return -1;
+    }
+    return save_checkpoint(t, "");
+}
+
+/* A run resumed at fine-tuning iteration `start` has averaged the networks at every
+ * select_interval up to it: read their mean back, from whichever file holds it. */
+static int load_average(trainer *t, size_t start)
+{
+    network *net = t->net;
+    size_t si = t->tc.select_interval, samples = start / si;
+    if (!samples) return 0;
+    size_t want = net->max_batches + samples * si, seen = *net->seen, found = 0;
+    char path[1400];
+    for (int i = 0; i < 2; ++i) {
+        average_path(t, i ? ".prev" : "", path, sizeof path);
+        if (access(path, F_OK) != 0) continue;
+        mcd_average_swap(&t->avg, net); /* the network's numbers wait in the mean's place */
+        int rc = mcd_load_weights(net, path, net->n, 1);
+        size_t got = current_batch(net);
+        mcd_average_swap(&t->avg, net);
+        *net->seen = seen;
+        if (rc) return -1;
+        if (got == want) {
+            t->avg.samples = (int)samples;
+            t->avg_seen = want * (size_t)net->batch * net->subdivisions;
+            printf("resumed the weight average of %zu networks (iterations %zu to %zu) from %s\n",
+                   samples, si, samples * si, path);
+            return 0;
+        }
+        if (!found && got > net->max_batches) found = got - net->max_batches;
+    }
+    average_path(t, "", path, sizeof path);
+    char what[64] = "which is missing";
+    if (found) snprintf(what, sizeof what, "which holds iteration %zu", found);
+    mcd_set_error("finetune_average=1: resuming at fine-tuning iteration %zu needs the mean of "
+                  "the networks up to iteration %zu in %s, %s; fine-tune again from "
+                  "%s/%s_pretrain.weights, or set finetune_average=0", start, samples * si,
+                  path, what, t->backup, t->base);
+    return -1;
+}
+
 static void format_eta(double s, char *buf, size_t n)
 {
     if (s < 0 || !isfinite(s)) s = 0;
@@ -497,7 +580,7 @@ static void drop_partial_line(const char *path)
 static void remove_stale_temporaries(trainer *t)
 {
     static const char *names[] = {".weights", "_pretrain.weights", "_best.weights",
-                                  "_final.weights", "_best.state"};
+                                  "_final.weights", "_best.state", "_average.weights"};
     char path[1400];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i) {
         snprintf(path, sizeof path, "%s/%s%s.tmp", t->backup, t->base, names[i]);
@@ -563,6 +646,10 @@ static void load_best_state(trainer *t)
 /* Evaluate for checkpoint choice; save BASE_best.weights when it improves. */
 static int select_checkpoint(trainer *t, size_t iter)
 {
+    if (t->avg.mean) {
+        mcd_average_add(&t->avg, t->net);
+        t->avg_seen = *t->net->seen;
+    }
     if (!t->sel_id.n || !t->sel_unl.n) return 0;
     double acc, thresh;
     double flagged = select_score(t, &acc, &thresh);
@@ -571,8 +658,9 @@ static int select_checkpoint(trainer *t, size_t iter)
      * (Not of the pre-trained network's: the step from its last learning rate to the
      * fine-tuning one costs a few points at once, whatever the OOD loss does.) Shares
      * within select_tolerance of the best are ties, won by accuracy (checkpoint_choice.h). */
-    int better = mcd_choice_update(&t->choice, flagged, acc, t->tc.select_max_acc_drop,
-                                   t->tc.select_tolerance);
+    int better = !t->avg.mean && mcd_choice_update(&t->choice, flagged, acc,
+                                                   t->tc.select_max_acc_drop,
+                                                   t->tc.select_tolerance);
     printf("select   %6zu  ID-val acc %.4f  L1 threshold@%g%%TPR %.4f  held-out unlabeled "
            "flagged %.4f%s\n", iter, acc, 100 * t->tc.select_tpr, thresh, flagged,
            better ? "  (best so far: saved)" : "");
@@ -585,12 +673,32 @@ static int select_checkpoint(trainer *t, size_t iter)
     return 0;
 }
 
+/* finetune_average=1, at the end of fine-tuning: the mean of the networks is the result,
+ * BASE_best.weights; scored like a checkpoint, for the log. */
+static int deliver_average(trainer *t)
+{
+    char path[1400];
+    snprintf(path, sizeof path, "%s/%s_best.weights", t->backup, t->base);
+    if (save_average_as(t, path)) return -1;
+    if (!t->sel_id.n || !t->sel_unl.n) return 0;
+    double acc, thresh;
+    mcd_average_swap(&t->avg, t->net);
+    double flagged = select_score(t, &acc, &thresh);
+    mcd_average_swap(&t->avg, t->net);
+    printf("average  of %d networks  ID-val acc %.4f  L1 threshold@%g%%TPR %.4f  held-out "
+           "unlabeled flagged %.4f  (saved as %s)\n", t->avg.samples, acc,
+           100 * t->tc.select_tpr, thresh, flagged, path);
+    fprintf(t->select_csv, "average,%.6f,%.6f,%.6f,1\n", acc, thresh, flagged);
+    fflush(t->select_csv);
+    return 0;
+}
+
 static int stop_for_signal(trainer *t)
 {
     if (!stop_signal) return 0;
     fprintf(stderr, "\n%s: saving a checkpoint and stopping\n",
             stop_signal == SIGINT ? "interrupted" : "terminated");
-    if (save_checkpoint(t, "")) return -1;
+    if (save_latest(t)) return -1;
     fprintf(stderr, "saved %s/%s.weights; resume with: darknet mcd train %s %s/%s.weights\n",
             t->backup, t->base, t->opt->cfg, t->backup, t->base);
     return 1;
@@ -675,6 +783,8 @@ static int run_finetuning(trainer *t)
     } else {
         load_best_state(t);
     }
+    if (t->tc.finetune_average && (mcd_average_init(&t->avg, net) || load_average(t, start)))
+        return -1;
     printf("fine-tuning: iterations %zu to %zu (step A + step B each), lr %g, momentum %g, "
            "decay %g, margin %g\n", start, F, net->learning_rate, net->momentum, net->decay,
            mcd_discrepancy_margin(&net->layers[t->m.discrepancy]));
@@ -707,15 +817,18 @@ static int run_finetuning(trainer *t)
         if (done % t->tc.log_interval == 0 || done == F)
             log_progress(t, 1, done, F, net->learning_rate);
         if (done % t->tc.select_interval == 0 || done == F) rc = select_checkpoint(t, done);
-        if (!rc && done % t->tc.checkpoint_interval == 0 && save_checkpoint(t, "")) rc = -1;
+        if (!rc && done % t->tc.checkpoint_interval == 0 && save_latest(t)) rc = -1;
         if (rc || (rc = stop_for_signal(t))) break;
     }
     batch_loader_stop(&t->lload);
     batch_loader_stop(&t->uload);
+    if (rc == 0 && t->avg.mean) rc = deliver_average(t);
+    if (rc == 0 && (save_checkpoint(t, "_final") || save_latest(t))) rc = -1;
+    mcd_average_free(&t->avg);
     if (rc) return rc;
-    if (save_checkpoint(t, "_final") || save_checkpoint(t, "")) return -1;
-    printf("fine-tuning done: %s/%s_final.weights; best by checkpoint choice: %s/%s_best.weights\n",
-           t->backup, t->base, t->backup, t->base);
+    printf("fine-tuning done: %s/%s_final.weights; %s: %s/%s_best.weights\n", t->backup,
+           t->base, t->tc.finetune_average ? "the mean of its checkpoints"
+                                           : "best by checkpoint choice", t->backup, t->base);
     return 0;
 }
 

@@ -28,6 +28,15 @@ static int check_range(const char *file, const cfg_section *s, const char *key, 
     return 0;
 }
 
+static int check_flag(const char *file, const cfg_section *s, const char *key, int v)
+{
+    if (v != 0 && v != 1) {
+        mcd_set_error("%s:%d: %s: %s=%d must be 0 or 1", file, s->line, s->type, key, v);
+        return -1;
+    }
+    return 0;
+}
+
 int mcd_read_train_section(const char *f, const cfg_section *s, mcd_train_config *tc)
 {
     const char *data = cfg_find_str(s, "data");
@@ -37,6 +46,7 @@ int mcd_read_train_section(const char *f, const cfg_section *s, mcd_train_config
              cfg_find_float(f, s, "finetune_momentum", 0.9f, &tc->finetune_momentum) ||
              cfg_find_float(f, s, "finetune_decay", 0.0001f, &tc->finetune_decay) ||
              cfg_find_int(f, s, "finetune_augment", 0, &tc->finetune_augment) ||
+             cfg_find_int(f, s, "finetune_average", 0, &tc->finetune_average) ||
              cfg_find_int(f, s, "checkpoint_interval", 200, &tc->checkpoint_interval) ||
              cfg_find_int(f, s, "select_interval", 50, &tc->select_interval) ||
              cfg_find_int(f, s, "select_images", 2000, &tc->select_images) ||
@@ -50,6 +60,7 @@ int mcd_read_train_section(const char *f, const cfg_section *s, mcd_train_config
              check_min(f, s, "finetune_learning_rate", tc->finetune_learning_rate, 0) ||
              check_min(f, s, "finetune_momentum", tc->finetune_momentum, 0) ||
              check_min(f, s, "finetune_decay", tc->finetune_decay, 0) ||
+             check_flag(f, s, "finetune_average", tc->finetune_average) ||
              check_min(f, s, "checkpoint_interval", tc->checkpoint_interval, 1) ||
              check_min(f, s, "select_interval", tc->select_interval, 1) ||
              check_min(f, s, "select_images", tc->select_images, 0) ||

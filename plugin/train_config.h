@@ -12,6 +12,8 @@
  *   finetune_momentum=0.9
  *   finetune_decay=0.0001
  *   finetune_augment=0              1: keep the pre-training augmentation while fine-tuning
+ *   finetune_average=0              1: deliver the mean of the networks at every
+ *                                   select_interval (weight_average.h) as BASE_best.weights
  *   checkpoint_interval=200         batches/iterations between checkpoints
  *   select_interval=50              fine-tuning iterations between checkpoint-choice checks
  *   select_images=2000              ID validation images used for checkpoint choice
@@ -34,6 +36,7 @@ typedef struct mcd_train_config {
     float finetune_momentum;
     float finetune_decay;
     int finetune_augment;
+    int finetune_average;
     int checkpoint_interval;
     int select_interval;
     int select_images;

@@ -1,6 +1,7 @@
 /* Checkpoint choice (plugin/checkpoint_choice.c): the plain maximum of the held-out flagged
  * share when select_tolerance is 0; with a tolerance, shares within it of the best are ties
- * won by ID validation accuracy; the accuracy limit; the select_tolerance and select_tpr keys. */
+ * won by ID validation accuracy; the accuracy limit; the select_tolerance, select_tpr and
+ * finetune_average keys. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,29 @@ static void test_tpr_key(void)
     remove(path);
 }
 
+/* finetune_average: off unless set; 0 and 1 only, refused otherwise naming the key. */
+static void test_average_key(void)
+{
+    mcd_train_config tc;
+    const char *path = test_write_temp("[net]\nbatch=1\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+    CU_ASSERT_EQUAL(mcd_read_train_config(path, &tc), 0);
+    CU_ASSERT_EQUAL(tc.finetune_average, 0);
+    CU_ASSERT_EQUAL_FATAL(test_write_text(path, "[net]\nbatch=1\nfinetune_average=1\n"), 0);
+    CU_ASSERT_EQUAL(mcd_read_train_config(path, &tc), 0);
+    CU_ASSERT_EQUAL(tc.finetune_average, 1);
+    static const char *bad[] = {"2", "-1", "yes"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+        char text[64];
+        snprintf(text, sizeof text, "[net]\nbatch=1\nfinetune_average=%s\n", bad[i]);
+        CU_ASSERT_EQUAL_FATAL(test_write_text(path, text), 0);
+        CU_ASSERT_EQUAL(mcd_read_train_config(path, &tc), -1);
+        CU_ASSERT(strstr(mcd_last_error(), "finetune_average") != NULL);
+        CU_ASSERT(strstr(mcd_last_error(), path) != NULL);
+    }
+    remove(path);
+}
+
 int add_checkpoint_choice_suite(void)
 {
     CU_pSuite s = test_add_suite("checkpoint choice");
@@ -144,5 +168,6 @@ int add_checkpoint_choice_suite(void)
            !CU_add_test(s, "tolerance: ties won by ID accuracy", test_ties_go_to_accuracy) ||
            !CU_add_test(s, "state after each check", test_state) ||
            !CU_add_test(s, "select_tolerance key", test_config_key) ||
-           !CU_add_test(s, "select_tpr key", test_tpr_key);
+           !CU_add_test(s, "select_tpr key", test_tpr_key) ||
+           !CU_add_test(s, "finetune_average key", test_average_key);
 }

@@ -245,6 +245,90 @@ static void test_trunk_from_weights(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "labels.list"));
 }
 
+/* The numbers of a weights file (after its 20-byte header); their count in *n. */
+static float *weights_floats(const char *name, long *n)
+{
+    FILE *f = fopen(path_in(name), "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    *n = (ftell(f) - 20) / (long)sizeof(float);
+    float *x = malloc(*n * sizeof(float));
+    fseek(f, 20, SEEK_SET);
+    if (fread(x, sizeof(float), *n, f) != (size_t)*n) *n = -1;
+    fclose(f);
+    return x;
+}
+
+/* Whether weights file `mean` holds the element-wise mean of the k files in `parts` (and
+ * is not simply a copy of the last one). */
+static int is_mean_of(const char *mean, const char **parts, int k)
+{
+    long n = 0, m = 0;
+    float *avg = weights_floats(mean, &n), *x[4] = {0};
+    int ok = avg && n > 0, differs = 0;
+    for (int i = 0; i < k && ok; ++i) ok = (x[i] = weights_floats(parts[i], &m)) && m == n;
+    for (long j = 0; ok && j < n; ++j) {
+        double sum = 0;
+        for (int i = 0; i < k; ++i) sum += x[i][j];
+        ok = fabs(avg[j] - sum / k) <= 1e-5 * (1 + fabs(sum / k));
+        differs |= avg[j] != x[k - 1][j];
+    }
+    free(avg);
+    for (int i = 0; i < k; ++i) free(x[i]);
+    return ok && differs;
+}
+
+static int train_avg(const char *weights, const char *backup, int iterations)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s mcd train %s %s -data %s -seed 3 -backup %s "
+             "-finetune_batches %d", test_darknet_bin(), path_in("avg.cfg"), path_in(weights),
+             path_in("tiny.data"), path_in(backup), iterations);
+    return test_run_command(cmd, out, sizeof out);
+}
+
+/* finetune_average=1: BASE_best.weights is the mean of the networks at iterations 5, 10, 15
+ * and 20 (select_interval=5). A run draws the same batches whatever its length and the
+ * learning rate is constant, so the network at iteration k is BASE_final.weights of a run
+ * of k iterations: the mean is computed here from four such runs. A run resumed at
+ * iteration 10 reads the mean so far back (here from the .prev file a crash can leave) and
+ * refuses to go on without the right one. */
+static void test_weight_average(void)
+{
+    write_cfg("avg.cfg", "finetune_average=1");
+    static const char *dirs[] = {"avg5", "avg10", "avg15", "avg20"};
+    for (int i = 0; i < 4; ++i) {
+        int rc = train_avg("backup/tiny_pretrain.weights", dirs[i], 5 * (i + 1));
+        if (rc) printf("\n%s\n", out);
+        CU_ASSERT_EQUAL_FATAL(rc, 0);
+    }
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "average  of 4 networks"));
+    CU_ASSERT_EQUAL(seen_of(path_in("avg20/avg_best.weights")), 50 * 8);
+    const char *nets[] = {"avg5/avg_final.weights", "avg10/avg_final.weights",
+                          "avg15/avg_final.weights", "avg20/avg_final.weights"};
+    CU_ASSERT(is_mean_of("avg20/avg_best.weights", nets, 4));
+    CU_ASSERT(!is_mean_of("avg20/avg_best.weights", nets + 1, 3));
+
+    /* resumed at 10; momentum starts again from 0 there, so 15 is this run's own network */
+    CU_ASSERT_EQUAL_FATAL(rename(path_in("avg10/avg_final.weights"), path_in("n10.weights")), 0);
+    CU_ASSERT_EQUAL_FATAL(rename(path_in("avg10/avg_average.weights"),
+                                 path_in("avg10/avg_average.weights.prev")), 0);
+    int rc = train_avg("avg10/avg.weights", "avg10", 15);
+    if (rc) printf("\n%s\n", out);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "resumed the weight average of 2 networks"));
+    const char *resumed[] = {"avg5/avg_final.weights", "n10.weights", "avg10/avg_final.weights"};
+    CU_ASSERT(is_mean_of("avg10/avg_best.weights", resumed, 3));
+
+    /* no mean to resume with, or one from another iteration: exit 1, naming the file */
+    unlink(path_in("avg10/avg_average.weights"));
+    unlink(path_in("avg10/avg_average.weights.prev"));
+    CU_ASSERT_EQUAL(train_avg("avg10/avg.weights", "avg10", 20), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "avg_average.weights, which is missing"));
+    CU_ASSERT_EQUAL(train_avg("avg5/avg.weights", "avg20", 10), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "avg_average.weights, which holds iteration 20"));
+}
+
 static void test_sigterm_saves(void)
 {
     char cmd[2048];
@@ -344,6 +428,8 @@ int add_train_suite(void)
            !CU_add_test(s, "select_tpr: the threshold mcd calibrate gives", test_select_tpr) ||
            !CU_add_test(s, "a killed run's cut log line and temporaries", test_killed_run_leftovers) ||
            !CU_add_test(s, "-trunk: the extractor from other weights", test_trunk_from_weights) ||
+           !CU_add_test(s, "finetune_average: the mean of the checkpoints, resumed",
+                        test_weight_average) ||
            !CU_add_test(s, "SIGTERM saves a checkpoint, exit 143", test_sigterm_saves) ||
            !CU_add_test(s, "a diverging loss stops training, exit 1", test_divergence_stops) ||
            !CU_add_test(s, "bad data and options: exit 1 naming the file", test_bad_inputs);
