@@ -139,7 +139,7 @@ $(BUILD)/plugin/%.cpp.o: plugin/%.cpp $(PLUGIN_HDRS) $(DARKNET_SRC)/include/dark
 	$(CXX) -std=c++11 -Wall -fPIC $(OPT) $(DEFS) $(INCLUDES) -c $< -o $@
 
 # The backend's loops use OpenMP: threads over channels, simd (libgomp, as oneDNN does).
-$(BUILD)/plugin/batchnorm_cpu.c.o $(BUILD)/plugin/shortcut_fused.c.o \
+$(BUILD)/plugin/batchnorm_cpu.c.o $(BUILD)/plugin/shortcut_fused.c.o $(BUILD)/plugin/avgpool_blocked.c.o \
 $(BUILD)/plugin/activation_cpu.c.o: MCD_CFLAGS += -fopenmp
 
 $(LIBMCD): $(PLUGIN_OBJS)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "avgpool_blocked.h"
 #include "backend_onednn.h"
 #include "conv_onednn.h"
 #include "cpu_backend.h"
@@ -73,6 +74,7 @@ void mcd_backend_install(network *net)
     for (int i = 0; i < net->n; ++i)
         if (net->layers[i].type == CONVOLUTIONAL) conv_onednn_install(net, i);
         else if (net->layers[i].type == SHORTCUT) shortcut_fused_install(net, i);
+        else if (net->layers[i].type == AVGPOOL) avgpool_blocked_install(net, i);
 }
 
 /* --- engine, stream, scratch -------------------------------------------------------------- */

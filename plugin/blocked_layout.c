@@ -15,7 +15,8 @@ static int produces_blocked(const layer *l)
 
 static int reads_blocked(const layer *l)
 {
-    return (conv_onednn_installed(l) && l->c % BLOCK == 0) || shortcut_fused_installed(l);
+    return ((conv_onednn_installed(l) || avgpool_blocked_installed(l)) && l->c % BLOCK == 0) ||
+           shortcut_fused_installed(l);
 }
 
 /* Whether layer j reads layer i's output other than as its input (j == i + 1). */
@@ -25,6 +26,13 @@ static int refers_to(const layer *j, int i)
     int count = j->type == ROUTE ? j->n : j->type == MCD_DISCREPANCY ? 2 : 0;
     for (int k = 0; k < count; ++k)
         if (j->input_layers[k] == i) return 1;
+    return 0;
+}
+
+int output_read_after(const network *net, int i, int after)
+{
+    for (int j = after + 1; j < net->n; ++j)
+        if (j == i + 1 || refers_to(&net->layers[j], i)) return 1;
     return 0;
 }
 

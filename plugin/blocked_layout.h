@@ -1,9 +1,10 @@
 /* Layer outputs kept in oneDNN's blocked layout between layers at inference.
  *
  * At inference a convolution or fused shortcut whose output is read only by other such
- * layers writes it in nChw16c (oneDNN's aBcd16b: [batch][channel/16][h][w][16]), the layout
- * the convolution kernels work in, instead of Darknet's NCHW. This saves two reorders per
- * convolution. Training passes always use NCHW. */
+ * layers (or by a global [avgpool]) writes it in nChw16c (oneDNN's aBcd16b:
+ * [batch][channel/16][h][w][16]), the layout the convolution kernels work in, instead of
+ * Darknet's NCHW. This saves two reorders per convolution. Training passes always use
+ * NCHW. */
 #ifndef MCD_BLOCKED_LAYOUT_H
 #define MCD_BLOCKED_LAYOUT_H
 
@@ -17,6 +18,9 @@
  * layer that reads it is a backend convolution or shortcut. */
 int blocked_output(const network *net, int i);
 
+/* Whether a layer after `after` reads layer i's output (as its input or by index). */
+int output_read_after(const network *net, int i, int after);
+
 /* Whether the layer now running (net->index) reads its input in nChw16c. */
 int blocked_input(const network *net);
 
@@ -25,8 +29,10 @@ int blocked_input(const network *net);
 void blocked_from_plain(const float *plain, float *blocked, int batch, int c, int h, int w);
 void blocked_to_plain(const float *blocked, float *plain, int batch, int c, int h, int w);
 
-/* Backend layers that read and write nChw16c (conv_onednn.c, shortcut_fused.c). */
+/* Backend layers that read and write nChw16c (conv_onednn.c, shortcut_fused.c), and one
+ * that reads it (avgpool_blocked.c). */
 int conv_onednn_installed(const layer *l);
 int shortcut_fused_installed(const layer *l);
+int avgpool_blocked_installed(const layer *l);
 
 #endif

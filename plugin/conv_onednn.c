@@ -36,6 +36,7 @@ typedef struct train_plan {
 typedef struct infer_plan {
     int batch, h, w;
     int in_blocked, out_blocked; /* input / output in nChw16c (blocked_layout.h) */
+    int residual; /* 1 + the following shortcut's activation: dst = act(conv + dst) */
     onednn_primitive fwd;
     onednn_port src, weights, bias, dst;
     int activation_after; /* an activation that is not a oneDNN post-op */
@@ -209,7 +210,7 @@ static void blocked_md(dnnl_memory_desc_t *md, const dnnl_memory_desc_t *plain)
 }
 
 static dnnl_status_t build_infer_plan_alg(const layer *l, infer_plan *p, dnnl_alg_kind_t alg,
-                                          int in_blocked, int out_blocked)
+                                          int in_blocked, int out_blocked, int residual)
 {
     dnnl_engine_t eng = onednn_engine();
     conv_mds m;
@@ -224,11 +225,16 @@ static dnnl_status_t build_infer_plan_alg(const layer *l, infer_plan *p, dnnl_al
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t ops = NULL;
     float alpha;
-    p->activation_after = l->activation != LINEAR;
+    /* residual: the destination holds the shortcut's other input; the sum post-op adds
+     * the convolution to it, then the shortcut's activation */
+    ACTIVATION act = residual ? (ACTIVATION)(residual - 1) : l->activation;
+    p->activation_after = act != LINEAR;
     TRY(onednn_attr_create(&attr));
-    if (activation_post_op(l->activation, &alpha)) {
+    int with_act = activation_post_op(act, &alpha);
+    if (with_act || residual) {
         TRY(dnnl_post_ops_create(&ops));
-        TRY(dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_relu, alpha, 0.f));
+        if (residual) TRY(dnnl_post_ops_append_sum(ops, 1.f));
+        if (with_act) TRY(dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_relu, alpha, 0.f));
         TRY(dnnl_primitive_attr_set_post_ops(attr, ops));
         p->activation_after = 0;
     }
@@ -245,7 +251,7 @@ static dnnl_status_t build_infer_plan_alg(const layer *l, infer_plan *p, dnnl_al
     TRY(onednn_port_init(&p->bias, &m.bias, bias_md, PORT_IN, SLOT_BIAS));
     TRY(onednn_port_init(&p->dst, &m.dst, query(fpd, dnnl_query_dst_md), PORT_OUT, SLOT_DST));
     p->batch = l->batch, p->h = l->h, p->w = l->w;
-    p->in_blocked = in_blocked, p->out_blocked = out_blocked;
+    p->in_blocked = in_blocked, p->out_blocked = out_blocked, p->residual = residual;
 done:
     if (fpd) dnnl_primitive_desc_destroy(fpd);
     if (ops) dnnl_post_ops_destroy(ops);
@@ -255,13 +261,14 @@ done:
 }
 
 static dnnl_status_t build_infer_plan(const layer *l, infer_plan *p, int in_blocked,
-                                      int out_blocked)
+                                      int out_blocked, int residual)
 {
     if (try_winograd(l) &&
-        build_infer_plan_alg(l, p, dnnl_convolution_winograd, in_blocked, out_blocked) ==
-            dnnl_success)
+        build_infer_plan_alg(l, p, dnnl_convolution_winograd, in_blocked, out_blocked,
+                             residual) == dnnl_success)
         return dnnl_success;
-    return build_infer_plan_alg(l, p, dnnl_convolution_direct, in_blocked, out_blocked);
+    return build_infer_plan_alg(l, p, dnnl_convolution_direct, in_blocked, out_blocked,
+                                residual);
 }
 
 /* Back to Darknet's code for training this layer, for good: oneDNN could not build its
@@ -340,7 +347,7 @@ static int params_changed(const layer *l, infer_plan *p)
     return changed;
 }
 
-static void forward_inference(layer *l, infer_plan *p, network *net)
+static void forward_inference(layer *l, infer_plan *p, network *net, float *dst)
 {
     if (params_changed(l, p)) {
         if (!p->folded_weights) p->folded_weights = malloc((size_t)l->nweights * sizeof(float));
@@ -352,12 +359,12 @@ static void forward_inference(layer *l, infer_plan *p, network *net)
         {DNNL_ARG_SRC, onednn_port_in(&p->src, net->input)},
         {DNNL_ARG_WEIGHTS, p->weights.inner},
         {DNNL_ARG_BIAS, onednn_port_in(&p->bias, p->folded_bias)},
-        {DNNL_ARG_DST, onednn_port_out(&p->dst, l->output)},
+        {DNNL_ARG_DST, onednn_port_out(&p->dst, dst)},
     };
     onednn_primitive_run(&p->fwd, 4, args);
     onednn_port_flush(&p->dst);
     /* elementwise: the same whatever the layout */
-    if (p->activation_after) activate_array(l->output, l->outputs * l->batch, l->activation);
+    if (p->activation_after) activate_array(dst, l->outputs * l->batch, l->activation);
 }
 
 /* Inference with Darknet's code (oneDNN built no plan), in and out of nChw16c as the
@@ -393,6 +400,26 @@ static void forward_training(layer *l, train_plan *p, network *net)
     else bias_activation_cpu_forward(l);
 }
 
+/* The inference plan for these layouts, built if need be; 0 when oneDNN cannot run it
+ * (said once on stderr; Darknet's code runs the layer from then on). */
+static int infer_plan_ready(conv_state *s, const layer *l, const network *net, int in_blocked,
+                            int out_blocked, int residual)
+{
+    infer_plan *p = &s->infer;
+    if (s->infer_failed) return 0;
+    if (plan_fits(p->batch, p->h, p->w, l) && p->in_blocked == in_blocked &&
+        p->out_blocked == out_blocked && p->residual == residual)
+        return 1;
+    destroy_infer_plan(p);
+    dnnl_status_t st = build_infer_plan(l, p, in_blocked, out_blocked, residual);
+    if (st == dnnl_success) return 1;
+    if (residual) return 0; /* the caller runs the convolution and the sum apart */
+    fprintf(stderr, "darknet: layer %d: oneDNN cannot run this convolution (status %d); "
+                    "Darknet's code runs it\n", net->index, (int)st);
+    s->infer_failed = 1;
+    return 0;
+}
+
 static void forward_convolutional_layer_onednn(layer l, network net)
 {
     conv_state *s = state_for(&l);
@@ -411,20 +438,20 @@ static void forward_convolutional_layer_onednn(layer l, network net)
         return;
     }
     int in_blocked = blocked_input(&net), out_blocked = blocked_output(&net, net.index);
-    infer_plan *p = &s->infer;
-    if (!s->infer_failed &&
-        (!plan_fits(p->batch, p->h, p->w, &l) || p->in_blocked != in_blocked ||
-         p->out_blocked != out_blocked)) {
-        destroy_infer_plan(p);
-        st = build_infer_plan(&l, p, in_blocked, out_blocked);
-        if (st != dnnl_success) {
-            fprintf(stderr, "darknet: layer %d: oneDNN cannot run this convolution (status "
-                            "%d); Darknet's code runs it\n", net.index, (int)st);
-            s->infer_failed = 1;
-        }
-    }
-    if (s->infer_failed) forward_inference_darknet(&l, &net, in_blocked, out_blocked);
-    else forward_inference(&l, p, &net);
+    if (infer_plan_ready(s, &l, &net, in_blocked, out_blocked, 0))
+        forward_inference(&l, &s->infer, &net, l.output);
+    else forward_inference_darknet(&l, &net, in_blocked, out_blocked);
+}
+
+int conv_onednn_forward_residual(layer *l, network *net, float *sum, ACTIVATION act)
+{
+    conv_state *s = state_for(l);
+    if (net->train || l->activation != LINEAR ||
+        !(act == LINEAR || act == RELU || act == LEAKY) ||
+        !infer_plan_ready(s, l, net, blocked_input(net), 1, 1 + (int)act))
+        return 0;
+    forward_inference(l, &s->infer, net, sum);
+    return 1;
 }
 
 static void backward_convolutional_layer_onednn(layer l, network net)

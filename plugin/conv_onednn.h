@@ -9,4 +9,10 @@
  * when installed. The optimizer step stays Darknet's update_convolutional_layer. */
 int conv_onednn_install(network *net, int i);
 
+/* Inference of an installed layer l (linear activation, output in nChw16c) fused with the
+ * [shortcut] after it: sum, in nChw16c with l's output shape, holds the shortcut's other
+ * input and receives act(conv(input) + sum), in place. 0 when this cannot be done (then
+ * nothing was written): the caller runs the two layers as usual. */
+int conv_onednn_forward_residual(layer *l, network *net, float *sum, ACTIVATION act);
+
 #endif

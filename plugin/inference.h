@@ -10,4 +10,11 @@
  * layers' outputs. The next training forward zeroes them as usual. */
 float *mcd_predict(network *net, float *input);
 
+/* Whether mcd_predict fuses layer i (a convolution) with the [shortcut] after it on an
+ * inference pass over `net` as it is now: the shortcut's `from` layer, or -1. */
+int mcd_residual_from(const network *net, int i);
+
+/* On by default; off runs every layer on its own (tests compare each layer's output). */
+void mcd_predict_fuse_residuals(int on);
+
 #endif

@@ -294,9 +294,11 @@ static void test_network_training(void)
     check_network_training(TEST_CFG_DIR "/backend-resnet.cfg");
 }
 
-/* Inference layer by layer: each output, taken out of nChw16c where the backend keeps it
- * so (blocked_output), equals Darknet's; mcd_predict gives network_predict's result. */
-static void check_network_inference(const char *cfg)
+/* Inference: mcd_predict gives network_predict's result, at the cfg's batch and at batch 1
+ * (plans rebuilt, as detect after valid), with residual fusion (inference.c) on; the
+ * pairs it fuses are counted into *fused. Then layer by layer with it off: each output,
+ * taken out of nChw16c where the backend keeps it so (blocked_output), equals Darknet's. */
+static void check_network_inference(const char *cfg, int *fused)
 {
     network *ref = parse_with("darknet", cfg), *ours = parse_with("onednn", cfg);
     CU_ASSERT_FATAL(ref && ours);
@@ -316,10 +318,16 @@ static void check_network_inference(const char *cfg)
     size_t in_n = (size_t)ref->inputs * ref->batch;
     float *input = malloc(in_n * sizeof(float));
     fill_random(input, in_n, 0, 1);
-    float *p_ref = network_predict(ref, input), *p_ours = mcd_predict(ours, input);
-    int ok = tensors_agree("predictions", p_ours, p_ref, (size_t)ref->outputs * ref->batch);
     network at_inference = *ours;
     at_inference.train = 0;
+    *fused = 0;
+    for (int i = 0; i < ours->n; ++i) *fused += mcd_residual_from(&at_inference, i) >= 0;
+    float *p_ref = network_predict(ref, input), *p_ours = mcd_predict(ours, input);
+    int ok = tensors_agree("predictions", p_ours, p_ref, (size_t)ref->outputs * ref->batch);
+
+    mcd_predict_fuse_residuals(0);
+    mcd_predict(ours, input);
+    mcd_predict_fuse_residuals(1);
     int blocked = 0;
     for (int i = 0; i < ref->n; ++i) {
         layer *r = &ref->layers[i], *o = &ours->layers[i];
@@ -334,7 +342,6 @@ static void check_network_inference(const char *cfg)
         ok &= tensors_agree(what, plain, r->output, n);
         free(plain);
     }
-    /* another batch size (plans rebuilt), as detect after valid: the first image alone */
     set_batch_network(ref, 1);
     set_batch_network(ours, 1);
     p_ref = network_predict(ref, input), p_ours = mcd_predict(ours, input);
@@ -347,10 +354,54 @@ static void check_network_inference(const char *cfg)
     free_network(ours);
 }
 
+/* The fused residual block itself: the shortcut's output, which mcd_predict leaves in its
+ * `from` layer's buffer (in nChw16c), equals Darknet's shortcut output. */
+static void test_fused_residual(void)
+{
+    const char *cfg = TEST_CFG_DIR "/backend-residual.cfg";
+    network *ref = parse_with("darknet", cfg), *ours = parse_with("onednn", cfg);
+    CU_ASSERT_FATAL(ref && ours);
+    srand(11);
+    for (int i = 0; i < 3; ++i) {
+        layer *r = &ref->layers[i], *o = &ours->layers[i];
+        fill_random(r->rolling_mean, r->n, -.2f, .2f);
+        fill_random(r->rolling_variance, r->n, .5f, 2);
+        memcpy(o->rolling_mean, r->rolling_mean, r->n * sizeof(float));
+        memcpy(o->rolling_variance, r->rolling_variance, r->n * sizeof(float));
+    }
+    network at_inference = *ours;
+    at_inference.train = 0;
+    CU_ASSERT_EQUAL_FATAL(mcd_residual_from(&at_inference, 2), 0);
+    CU_ASSERT_EQUAL(mcd_residual_from(&at_inference, 1), -1); /* not before a shortcut */
+    size_t in_n = (size_t)ref->inputs * ref->batch;
+    float *input = malloc(in_n * sizeof(float));
+    fill_random(input, in_n, -1, 1);
+    float *p_ref = network_predict(ref, input), *p_ours = mcd_predict(ours, input);
+    int ok = tensors_agree("predictions", p_ours, p_ref, (size_t)ref->outputs * ref->batch);
+    const layer *s = &ref->layers[3];
+    size_t n = (size_t)s->outputs * s->batch;
+    float *plain = malloc(n * sizeof(float));
+    blocked_to_plain(ours->layers[0].output, plain, s->batch, s->out_c, s->out_h, s->out_w);
+    ok &= tensors_agree("shortcut output (in layer 0's buffer)", plain, s->output, n);
+    /* and the average pool read it in nChw16c: bit for bit Darknet's order of sums */
+    ok &= tensors_agree("avgpool output", ours->layers[4].output, ref->layers[4].output,
+                        (size_t)ref->layers[4].outputs * ref->batch);
+    CU_ASSERT(ok);
+    free(plain);
+    free(input);
+    free_network(ref);
+    free_network(ours);
+}
+
 static void test_network_inference(void)
 {
-    check_network_inference(TEST_CFG_DIR "/backend-resnet.cfg");
-    check_network_inference(TEST_CFG_DIR "/backend-layouts.cfg");
+    int fused;
+    check_network_inference(TEST_CFG_DIR "/backend-resnet.cfg", &fused);
+    CU_ASSERT(fused > 0);
+    /* its 1x1 projection reads `from` (no fusion in place over a layer's own input), its
+     * other block's convolution is read by a [route] too */
+    check_network_inference(TEST_CFG_DIR "/backend-layouts.cfg", &fused);
+    CU_ASSERT_EQUAL(fused, 0);
 }
 
 /* Which outputs stay blocked, and the layout conversions (rare paths) round trip. */
@@ -359,7 +410,7 @@ static void test_blocked_layout(void)
     network *net = parse_with("onednn", TEST_CFG_DIR "/backend-layouts.cfg");
     CU_ASSERT_FATAL(net != NULL);
     net->train = 0;
-    const int expect[] = {1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0};
+    const int expect[] = {1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0};
     CU_ASSERT_EQUAL_FATAL(net->n, (int)(sizeof expect / sizeof expect[0]));
     for (int i = 0; i < net->n; ++i) {
         if (blocked_output(net, i) != expect[i]) printf("\n  layer %d", i);
@@ -410,6 +461,7 @@ int add_backend_suite(void)
         !CU_add_test(s, "shortcut layers: fused vs Darknet", test_shortcut_layers) ||
         !CU_add_test(s, "a ResNet trained 3 steps both ways", test_network_training) ||
         !CU_add_test(s, "inference layer by layer, blocked layouts", test_network_inference) ||
+        !CU_add_test(s, "a residual block fused at inference", test_fused_residual) ||
         !CU_add_test(s, "which outputs stay blocked", test_blocked_layout) ||
         !CU_add_test(s, "-backend is taken off the command line", test_backend_argument))
         return -1;
