@@ -355,7 +355,8 @@ static void check_network_inference(const char *cfg, int *fused)
 }
 
 /* The fused residual block itself: the shortcut's output, which mcd_predict leaves in its
- * `from` layer's buffer (in nChw16c), equals Darknet's shortcut output. */
+ * `from` layer's buffer (in nChw16c), equals Darknet's shortcut output; network_predict on
+ * the same network (stock commands) agrees too. */
 static void test_fused_residual(void)
 {
     const char *cfg = TEST_CFG_DIR "/backend-residual.cfg";
@@ -386,6 +387,9 @@ static void test_fused_residual(void)
     /* and the average pool read it in nChw16c: bit for bit Darknet's order of sums */
     ok &= tensors_agree("avgpool output", ours->layers[4].output, ref->layers[4].output,
                         (size_t)ref->layers[4].outputs * ref->batch);
+    /* Darknet's own loop (stock commands): no fusion, the average pool still blocked */
+    p_ours = network_predict(ours, input);
+    ok &= tensors_agree("network_predict", p_ours, p_ref, (size_t)ref->outputs * ref->batch);
     CU_ASSERT(ok);
     free(plain);
     free(input);
