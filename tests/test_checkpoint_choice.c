@@ -95,6 +95,21 @@ static void test_state(void)
     CU_ASSERT_DOUBLE_EQUAL(s.best_acc, .95, 1e-12);
 }
 
+/* Each value of `key` in `bad`, alone in a [net] section written to `path`, is refused
+ * with an error naming the file and the key. */
+static void check_refused(const char *path, const char *key, const char *const *bad, size_t n)
+{
+    mcd_train_config tc;
+    for (size_t i = 0; i < n; ++i) {
+        char text[128];
+        snprintf(text, sizeof text, "[net]\nbatch=1\n%s=%s\n", key, bad[i]);
+        CU_ASSERT_EQUAL_FATAL(test_write_text(path, text), 0);
+        CU_ASSERT_EQUAL(mcd_read_train_config(path, &tc), -1);
+        CU_ASSERT(strstr(mcd_last_error(), key) != NULL);
+        CU_ASSERT(strstr(mcd_last_error(), path) != NULL);
+    }
+}
+
 static void test_config_key(void)
 {
     mcd_train_config tc;
@@ -105,9 +120,8 @@ static void test_config_key(void)
     CU_ASSERT_EQUAL_FATAL(test_write_text(path, "[net]\nbatch=1\n"), 0);
     CU_ASSERT_EQUAL(mcd_read_train_config(path, &tc), 0);
     CU_ASSERT_EQUAL(tc.select_tolerance, 0);
-    CU_ASSERT_EQUAL_FATAL(test_write_text(path, "[net]\nbatch=1\nselect_tolerance=-0.01\n"), 0);
-    CU_ASSERT_EQUAL(mcd_read_train_config(path, &tc), -1);
-    CU_ASSERT(strstr(mcd_last_error(), "select_tolerance") != NULL);
+    static const char *const bad[] = {"-0.01"};
+    check_refused(path, "select_tolerance", bad, 1);
     remove(path);
 }
 
@@ -125,15 +139,8 @@ static void test_tpr_key(void)
     CU_ASSERT_EQUAL(tc.select_tpr, 0.99);
     CU_ASSERT_EQUAL_FATAL(test_write_text(path, "[net]\nbatch=1\nselect_tpr=1\n"), 0);
     CU_ASSERT_EQUAL(mcd_read_train_config(path, &tc), 0);
-    static const char *bad[] = {"0", "-0.5", "1.01", "95", "high"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
-        char text[64];
-        snprintf(text, sizeof text, "[net]\nbatch=1\nselect_tpr=%s\n", bad[i]);
-        CU_ASSERT_EQUAL_FATAL(test_write_text(path, text), 0);
-        CU_ASSERT_EQUAL(mcd_read_train_config(path, &tc), -1);
-        CU_ASSERT(strstr(mcd_last_error(), "select_tpr") != NULL);
-        CU_ASSERT(strstr(mcd_last_error(), path) != NULL);
-    }
+    static const char *const bad[] = {"0", "-0.5", "1.01", "95", "high"};
+    check_refused(path, "select_tpr", bad, sizeof bad / sizeof bad[0]);
     remove(path);
 }
 
@@ -148,15 +155,8 @@ static void test_average_key(void)
     CU_ASSERT_EQUAL_FATAL(test_write_text(path, "[net]\nbatch=1\nfinetune_average=1\n"), 0);
     CU_ASSERT_EQUAL(mcd_read_train_config(path, &tc), 0);
     CU_ASSERT_EQUAL(tc.finetune_average, 1);
-    static const char *bad[] = {"2", "-1", "yes"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
-        char text[64];
-        snprintf(text, sizeof text, "[net]\nbatch=1\nfinetune_average=%s\n", bad[i]);
-        CU_ASSERT_EQUAL_FATAL(test_write_text(path, text), 0);
-        CU_ASSERT_EQUAL(mcd_read_train_config(path, &tc), -1);
-        CU_ASSERT(strstr(mcd_last_error(), "finetune_average") != NULL);
-        CU_ASSERT(strstr(mcd_last_error(), path) != NULL);
-    }
+    static const char *const bad[] = {"2", "-1", "yes"};
+    check_refused(path, "finetune_average", bad, sizeof bad / sizeof bad[0]);
     remove(path);
 }
 
