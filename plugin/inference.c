@@ -6,8 +6,8 @@
  * nothing later, so the convolution adds itself into that buffer in place (oneDNN's sum
  * post-op) with the shortcut's activation, and the shortcut's pass over memory (two
  * tensors read, one written) goes. The shortcut's output then lives in `from`'s buffer:
- * the pass runs on a copy of the layer array whose output pointers say so, and the
- * network's own layers are left as they were. Those two layers' outputs are then not
+ * the pass goes on with a copy of the layer array (made at the first fusion) whose output
+ * pointers say so, and the network's own layers are left as they were. Those two layers' outputs are then not
  * where network_predict leaves them; nothing but the last layer's is read after a pass. */
 #include <stdlib.h>
 #include <string.h>
@@ -50,16 +50,16 @@ float *mcd_predict(network *net, float *input)
     run.truth = 0;
     run.train = 0;
     run.delta = 0;
-    layer *layers = NULL;
-    if (fuse_residuals && (layers = malloc(run.n * sizeof(layer)))) {
-        memcpy(layers, net->layers, run.n * sizeof(layer));
-        run.layers = layers;
-    }
+    layer *layers = NULL; /* the copy whose outputs say where fused results live */
     for (int i = 0; i < run.n; ++i) {
         run.index = i;
         layer l = run.layers[i];
-        int from = layers ? mcd_residual_from(&run, i) : -1;
-        if (from >= 0 &&
+        int from = mcd_residual_from(&run, i);
+        if (from >= 0 && !layers && (layers = malloc(run.n * sizeof(layer)))) {
+            memcpy(layers, net->layers, run.n * sizeof(layer));
+            run.layers = layers;
+        }
+        if (from >= 0 && layers &&
             conv_onednn_forward_residual(&l, &run, layers[from].output,
                                          layers[i + 1].activation)) {
             layers[i + 1].output = layers[from].output;
