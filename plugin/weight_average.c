@@ -4,43 +4,22 @@
 #include <string.h>
 
 #include "mcd_error.h"
+#include "weights_file.h"
 
-/* The trained arrays of layer l and their lengths (the ones Darknet's weights file holds);
- * returns how many. */
-static int trained_arrays(layer *l, float **arrays, long *sizes)
-{
-    int bn = l->batch_normalize, k = 0;
-    long n = 0, w = 0;
-    switch (l->type) {
-    case CONVOLUTIONAL:
-        n = l->n, w = l->nweights;
-        break;
-    case CONNECTED:
-        n = l->outputs, w = (long)l->outputs * l->inputs;
-        break;
-    case BATCHNORM:
-        n = l->c, bn = 1;
-        break;
-    default:
-        return 0;
-    }
-    if (l->type != BATCHNORM) arrays[k] = l->biases, sizes[k++] = n;
-    if (l->type != BATCHNORM) arrays[k] = l->weights, sizes[k++] = w;
-    if (bn) {
-        arrays[k] = l->scales, sizes[k++] = n;
-        arrays[k] = l->rolling_mean, sizes[k++] = n;
-        arrays[k] = l->rolling_variance, sizes[k++] = n;
-    }
-    return k;
-}
-
+/* Every float a weights file holds for `net`, or -1 naming a layer whose arrays are not
+ * known (a mean that skipped them would be the last network's numbers there). */
 static long total_floats(const network *net)
 {
     long total = 0;
     for (int i = 0; i < net->n; ++i) {
-        float *arrays[5];
-        long sizes[5];
-        int count = trained_arrays(&net->layers[i], arrays, sizes);
+        float *arrays[MCD_MAX_TRAINED_ARRAYS];
+        long sizes[MCD_MAX_TRAINED_ARRAYS];
+        int count = mcd_trained_arrays(&net->layers[i], 0, arrays, sizes);
+        if (count < 0) {
+            mcd_set_error("finetune_average: layer %d's weights (a recurrent or binary layer) "
+                          "cannot be averaged; set finetune_average=0", i);
+            return -1;
+        }
         for (int j = 0; j < count; ++j) total += sizes[j];
     }
     return total;
@@ -48,8 +27,9 @@ static long total_floats(const network *net)
 
 int mcd_average_init(mcd_weight_average *a, const network *net)
 {
-    a->n = total_floats(net);
+    a->mean = NULL;
     a->samples = 0;
+    if ((a->n = total_floats(net)) < 0) return -1;
     a->mean = calloc(a->n ? a->n : 1, sizeof(float));
     if (!a->mean) {
         mcd_set_error("out of memory for the weight average (%ld floats)", a->n);
@@ -71,9 +51,9 @@ void mcd_average_add(mcd_weight_average *a, network *net)
     a->samples++;
     float *m = a->mean, inv = 1.0f / a->samples;
     for (int i = 0; i < net->n; ++i) {
-        float *arrays[5];
-        long sizes[5];
-        int count = trained_arrays(&net->layers[i], arrays, sizes);
+        float *arrays[MCD_MAX_TRAINED_ARRAYS];
+        long sizes[MCD_MAX_TRAINED_ARRAYS];
+        int count = mcd_trained_arrays(&net->layers[i], 0, arrays, sizes);
         for (int j = 0; j < count; ++j)
             for (long k = 0; k < sizes[j]; ++k, ++m) *m += (arrays[j][k] - *m) * inv;
     }
@@ -83,9 +63,9 @@ void mcd_average_swap(mcd_weight_average *a, network *net)
 {
     float *m = a->mean;
     for (int i = 0; i < net->n; ++i) {
-        float *arrays[5];
-        long sizes[5];
-        int count = trained_arrays(&net->layers[i], arrays, sizes);
+        float *arrays[MCD_MAX_TRAINED_ARRAYS];
+        long sizes[MCD_MAX_TRAINED_ARRAYS];
+        int count = mcd_trained_arrays(&net->layers[i], 0, arrays, sizes);
         for (int j = 0; j < count; ++j)
             for (long k = 0; k < sizes[j]; ++k, ++m) {
                 float t = arrays[j][k];

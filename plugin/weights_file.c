@@ -11,21 +11,25 @@
 
 #include "mcd_error.h"
 
-/* Floats per layer, as parser.c's load_*_weights read them; -1 if unknown. */
-static long layer_floats(const layer *l)
+int mcd_trained_arrays(const layer *l, int loaded_only, float **arrays, long *sizes)
 {
-    long bn = l->batch_normalize && !l->dontloadscales;
+    int bn = l->batch_normalize && !(loaded_only && l->dontloadscales), k = 0;
+    long n, w;
     switch (l->type) {
     case CONVOLUTIONAL:
     case DECONVOLUTIONAL:
         if (l->numload || l->binary) return -1;
-        return l->n + 3 * bn * l->n + l->nweights;
+        n = l->n, w = l->nweights;
+        break;
     case CONNECTED:
-        return l->outputs + (long)l->outputs * l->inputs + 3 * bn * l->outputs;
-    case BATCHNORM:
-        return 3L * l->c;
+        n = l->outputs, w = (long)l->outputs * l->inputs;
+        break;
     case LOCAL:
-        return l->outputs + (long)l->size * l->size * l->c * l->n * l->out_w * l->out_h;
+        n = l->outputs, w = (long)l->size * l->size * l->c * l->n * l->out_w * l->out_h, bn = 0;
+        break;
+    case BATCHNORM:
+        n = l->c, w = 0, bn = 1;
+        break;
     case RNN:
     case LSTM:
     case GRU:
@@ -34,6 +38,26 @@ static long layer_floats(const layer *l)
     default:
         return 0; /* weight-free: pooling, softmax, route, the plugin's layers, ... */
     }
+    if (l->type != BATCHNORM) {
+        arrays[k] = l->biases, sizes[k++] = n;
+        arrays[k] = l->weights, sizes[k++] = w;
+    }
+    if (bn) {
+        arrays[k] = l->scales, sizes[k++] = n;
+        arrays[k] = l->rolling_mean, sizes[k++] = n;
+        arrays[k] = l->rolling_variance, sizes[k++] = n;
+    }
+    return k;
+}
+
+/* Floats per layer, as parser.c's load_*_weights read them; -1 if unknown. */
+static long layer_floats(const layer *l)
+{
+    float *arrays[MCD_MAX_TRAINED_ARRAYS];
+    long sizes[MCD_MAX_TRAINED_ARRAYS], total = 0;
+    int count = mcd_trained_arrays(l, 1, arrays, sizes);
+    for (int i = 0; i < count; ++i) total += sizes[i];
+    return count < 0 ? -1 : total;
 }
 
 static long header_bytes(int major, int minor)
@@ -65,25 +89,12 @@ static int all_finite(const float *x, long n)
  * weights file would turn every score NaN without a word.) */
 static int layer_finite(const layer *l)
 {
-    long bn = l->batch_normalize && !l->dontloadscales;
-    switch (l->type) {
-    case CONVOLUTIONAL:
-    case DECONVOLUTIONAL:
-        return all_finite(l->biases, l->n) && all_finite(l->weights, l->nweights) &&
-               (!bn || (all_finite(l->scales, l->n) && all_finite(l->rolling_mean, l->n) &&
-                        all_finite(l->rolling_variance, l->n)));
-    case CONNECTED:
-        return all_finite(l->biases, l->outputs) &&
-               all_finite(l->weights, (long)l->outputs * l->inputs) &&
-               (!bn || (all_finite(l->scales, l->outputs) &&
-                        all_finite(l->rolling_mean, l->outputs) &&
-                        all_finite(l->rolling_variance, l->outputs)));
-    case BATCHNORM:
-        return all_finite(l->scales, l->c) && all_finite(l->rolling_mean, l->c) &&
-               all_finite(l->rolling_variance, l->c);
-    default:
-        return 1;
-    }
+    float *arrays[MCD_MAX_TRAINED_ARRAYS];
+    long sizes[MCD_MAX_TRAINED_ARRAYS];
+    int count = mcd_trained_arrays(l, 1, arrays, sizes);
+    for (int i = 0; i < count; ++i)
+        if (!all_finite(arrays[i], sizes[i])) return 0;
+    return 1;
 }
 
 int mcd_load_weights(network *net, const char *file, int cutoff, int exact)

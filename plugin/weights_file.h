@@ -7,6 +7,14 @@
 
 #include "darknet.h"
 
+/* The arrays of layer l that a Darknet weights file holds (biases, weights, batch-norm
+ * scales and rolling statistics), with their lengths in floats: how many (at most
+ * MCD_MAX_TRAINED_ARRAYS), 0 for a weight-free layer, -1 for a layer whose layout is not
+ * known here (recurrent, binary). With loaded_only, as load_weights_upto fills them
+ * (without the batch-norm arrays of a dontloadscales layer). Not in the file's order. */
+#define MCD_MAX_TRAINED_ARRAYS 5
+int mcd_trained_arrays(const layer *l, int loaded_only, float **arrays, long *sizes);
+
 /* Bytes that load_weights_upto(net, *, 0, cutoff) reads from a file with this header:
  * -1 when a layer type's size is not known here (recurrent layers). */
 long mcd_weights_bytes(const network *net, int cutoff, int major, int minor);

@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "darknet.h"
+#include "mcd_error.h"
 #include "test_util.h"
 #include "threshold_file.h"
+#include "weight_average.h"
 #include "weights_file.h"
 
 static const char *labels[] = {"alpha", "beta", "gamma"};
@@ -329,6 +331,58 @@ static void test_weight_average(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "avg_average.weights, which holds iteration 20"));
 }
 
+/* The mean covers every float the weights file holds, whatever the layer type ([local],
+ * [batchnorm] and batch norm's arrays included: a layer left out would keep the last
+ * network's numbers in BASE_best.weights), and refuses a layer it cannot average. */
+static void test_average_every_array(void)
+{
+    const char *path = test_write_temp(
+        "[net]\nbatch=2\nheight=8\nwidth=8\nchannels=3\n"
+        "[convolutional]\nbatch_normalize=1\nfilters=4\nsize=3\npad=1\nactivation=leaky\n"
+        "[local]\nfilters=2\nsize=3\nstride=1\npad=1\nactivation=linear\n"
+        "[batchnorm]\n[connected]\noutput=3\nbatch_normalize=1\nactivation=linear\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+    network *net = parse_network_cfg((char *)path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    mcd_weight_average avg;
+    CU_ASSERT_EQUAL_FATAL(mcd_average_init(&avg, net), 0);
+    CU_ASSERT_EQUAL(avg.n * (long)sizeof(float), mcd_weights_bytes(net, net->n, 0, 2) - 20);
+    for (int sample = 0; sample < 2; ++sample) { /* every number 1, then 3 */
+        for (int i = 0; i < net->n; ++i) {
+            float *arrays[MCD_MAX_TRAINED_ARRAYS];
+            long sizes[MCD_MAX_TRAINED_ARRAYS];
+            int count = mcd_trained_arrays(&net->layers[i], 0, arrays, sizes);
+            for (int j = 0; j < count; ++j)
+                for (long k = 0; k < sizes[j]; ++k) arrays[j][k] = 1 + 2 * sample;
+        }
+        mcd_average_add(&avg, net);
+    }
+    mcd_average_swap(&avg, net);
+    save_weights(net, (char *)path); /* every float of the file: the mean, 2 */
+    long n = 0;
+    FILE *f = fopen(path, "rb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fseek(f, 20, SEEK_SET);
+    float v;
+    int all_two = 1;
+    while (fread(&v, sizeof v, 1, f) == 1) all_two &= v == 2, ++n;
+    fclose(f);
+    CU_ASSERT_EQUAL(n, avg.n);
+    CU_ASSERT(all_two);
+    mcd_average_free(&avg);
+    free_network(net);
+
+    CU_ASSERT_EQUAL_FATAL(test_write_text(path, "[net]\nbatch=2\nheight=8\nwidth=8\nchannels=3\n"
+                                                "[convolutional]\nbinary=1\nfilters=4\nsize=3\n"
+                                                "pad=1\nactivation=leaky\n"), 0);
+    net = parse_network_cfg((char *)path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    CU_ASSERT_EQUAL(mcd_average_init(&avg, net), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mcd_last_error(), "finetune_average"));
+    free_network(net);
+    remove(path);
+}
+
 static void test_sigterm_saves(void)
 {
     char cmd[2048];
@@ -430,6 +484,8 @@ int add_train_suite(void)
            !CU_add_test(s, "-trunk: the extractor from other weights", test_trunk_from_weights) ||
            !CU_add_test(s, "finetune_average: the mean of the checkpoints, resumed",
                         test_weight_average) ||
+           !CU_add_test(s, "finetune_average: every array of the weights file",
+                        test_average_every_array) ||
            !CU_add_test(s, "SIGTERM saves a checkpoint, exit 143", test_sigterm_saves) ||
            !CU_add_test(s, "a diverging loss stops training, exit 1", test_divergence_stops) ||
            !CU_add_test(s, "bad data and options: exit 1 naming the file", test_bad_inputs);
