@@ -5,7 +5,7 @@ train` (not used by CI; needs Debian's python3-torch and python3-sklearn):
     /usr/bin/python3 scripts/torch_recipe.py [options]      (-h lists them)
 
 The network is the trunk of a Darknet cfg (default cfg/mcd-resnet.cfg: every section before
-[mcd_split], built by scripts/bench_torch.py) and two heads, Linear(features, classes) each.
+[mcd_split], built by bench/bench_torch.py) and two heads, Linear(features, classes) each.
 Pre-training: both heads' cross-entropy, SGD (momentum 0.9, weight decay 5e-4), lr 0.1 times
 0.1 at 50% and 75% of the epochs. Fine-tuning (../shared/design/mcd-method.md, the official
 loop): per iteration, step A on a labeled batch with head 2 detached from the trunk, then

@@ -10,16 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "blocked_layout.h"
-#include "conv_onednn.h"
+#include "backend/blocked_layout.h"
+#include "backend/conv_onednn.h"
 #include "convolutional_layer.h"
-#include "cpu_backend.h"
+#include "backend/cpu_backend.h"
 #include "darknet.h"
-#include "inference.h"
-#include "mcd_error.h"
-#include "mcd_network.h"
+#include "backend/inference.h"
+#include "util/mcd_error.h"
+#include "network/mcd_network.h"
 #include "shortcut_layer.h"
-#include "shortcut_fused.h"
+#include "backend/shortcut_fused.h"
 #include "test_util.h"
 
 #define REL_TOL 1e-4

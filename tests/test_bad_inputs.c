@@ -15,11 +15,11 @@
 #include <unistd.h>
 
 #include "darknet.h"
-#include "mcd_error.h"
-#include "mcd_network.h"
+#include "util/mcd_error.h"
+#include "network/mcd_network.h"
 #include "test_util.h"
-#include "threshold_file.h"
-#include "weights_file.h"
+#include "ood/threshold_file.h"
+#include "network/weights_file.h"
 
 #define SMALL "data/fmnist-small"
 #define MCD_CFG "cfg/mcd-small.cfg"

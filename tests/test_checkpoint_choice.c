@@ -1,4 +1,4 @@
-/* Checkpoint choice (plugin/checkpoint_choice.c): the plain maximum of the held-out flagged
+/* Checkpoint choice (plugin/train/checkpoint_choice.c): the plain maximum of the held-out flagged
  * share when select_tolerance is 0; with a tolerance, shares within it of the best are ties
  * won by ID validation accuracy; the accuracy limit; the select_tolerance, select_tpr and
  * finetune_average keys. */
@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint_choice.h"
-#include "mcd_error.h"
+#include "train/checkpoint_choice.h"
+#include "util/mcd_error.h"
 #include "test_util.h"
-#include "train_config.h"
+#include "train/train_config.h"
 
 typedef struct check {
     double flagged, acc;

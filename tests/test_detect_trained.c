@@ -9,12 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "annotate.h"
+#include "io/annotate.h"
 #include "darknet.h"
-#include "data_lists.h"
-#include "image_io.h"
+#include "io/data_lists.h"
+#include "io/image_io.h"
 #include "test_util.h"
-#include "video_writer.h"
+#include "io/video_writer.h"
 
 #define CFG "cfg/mcd-resnet.cfg"
 #define WEIGHTS "weights/mcd-resnet.weights"

@@ -13,11 +13,11 @@
 #include <unistd.h>
 
 #include "darknet.h"
-#include "discrepancy_layer.h"
-#include "l1_layer.h"
-#include "mcd_error.h"
-#include "mcd_network.h"
-#include "split_layer.h"
+#include "layers/discrepancy_layer.h"
+#include "layers/l1_layer.h"
+#include "util/mcd_error.h"
+#include "network/mcd_network.h"
+#include "layers/split_layer.h"
 #include "test_util.h"
 
 /* ---------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-/* Per-image scores (plugin/ood_scores.c) and the `mcd valid` / `mcd calibrate` commands, on a
+/* Per-image scores (plugin/ood/ood_scores.c) and the `mcd valid` / `mcd calibrate` commands, on a
  * tiny MCD network with random weights and a few synthetic PNGs written to /tmp: batching,
  * the score formulas, the CSV, the threshold file, the figures, and the errors. The metric
  * values themselves are checked against scikit-learn in test_metrics.c. */
@@ -10,13 +10,13 @@
 #include <unistd.h>
 
 #include "darknet.h"
-#include "mcd_error.h"
-#include "mcd_network.h"
-#include "ood_metrics.h"
-#include "ood_scores.h"
+#include "util/mcd_error.h"
+#include "network/mcd_network.h"
+#include "ood/ood_metrics.h"
+#include "ood/ood_scores.h"
 #include "test_util.h"
-#include "threshold_file.h"
-#include "weights_file.h"
+#include "ood/threshold_file.h"
+#include "network/weights_file.h"
 
 /* batch 4: 6 ID test images make one full and one shorter batch */
 static const char *tiny_cfg =

@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "fuzz/fuzz_targets.h"
-#include "stock_section_check.h"
+#include "network/stock_section_check.h"
 #include "test_util.h"
 
 static int replay(const char *target, void (*input)(const char *path))

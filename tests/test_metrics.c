@@ -1,4 +1,4 @@
-/* OOD metrics (plugin/ood_metrics.c) against scikit-learn: every case of
+/* OOD metrics (plugin/ood/ood_metrics.c) against scikit-learn: every case of
  * tests/fixtures/metrics.txt (made by make_metrics_fixtures.py), every metric, the
  * calibration threshold and the ROC points, to 1e-12. */
 #include <math.h>
@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mcd_error.h"
-#include "ood_metrics.h"
+#include "util/mcd_error.h"
+#include "ood/ood_metrics.h"
 #include "test_util.h"
 
 #define METRICS_FIXTURE FIXTURE_DIR "/metrics.txt"

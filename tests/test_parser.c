@@ -8,12 +8,12 @@
 #include <unistd.h>
 
 #include "darknet.h"
-#include "darknet_parser.h"
-#include "mcd_error.h"
-#include "mcd_network.h"
-#include "split_layer.h"
+#include "network/darknet_parser.h"
+#include "util/mcd_error.h"
+#include "network/mcd_network.h"
+#include "layers/split_layer.h"
 #include "test_util.h"
-#include "weights_file.h"
+#include "network/weights_file.h"
 
 #define NET "[net]\nbatch=4\nheight=6\nwidth=6\nchannels=1\n"
 #define TRUNK "[convolutional]\nfilters=4\nsize=3\npad=1\nactivation=leaky\n[avgpool]\n"

@@ -12,11 +12,11 @@
 #include <unistd.h>
 
 #include "darknet.h"
-#include "mcd_error.h"
+#include "util/mcd_error.h"
 #include "test_util.h"
-#include "threshold_file.h"
-#include "weight_average.h"
-#include "weights_file.h"
+#include "ood/threshold_file.h"
+#include "train/weight_average.h"
+#include "network/weights_file.h"
 
 static const char *labels[] = {"alpha", "beta", "gamma"};
 static char dir[64];

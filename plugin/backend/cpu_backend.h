@@ -1,0 +1,25 @@
+/* The CPU backend: which code runs Darknet's heavy layers after a cfg is parsed.
+ *
+ *   onednn   (default) convolutions on oneDNN over the whole mini-batch, batch norm and
+ *            activation in batched, threaded loops, batch norm folded into the convolution
+ *            at inference (plugin/backend/onednn_runtime.c, conv_onednn.c, batchnorm_cpu.c)
+ *   darknet  Darknet's own layer code (per-image im2col + gemm), for comparison
+ *
+ * Chosen by `-backend NAME` on any command line, else by the environment variable
+ * MCD_BACKEND, else onednn. Weights, cfg keys and the optimizer are Darknet's either way. */
+#ifndef MCD_CPU_BACKEND_H
+#define MCD_CPU_BACKEND_H
+
+#include "darknet.h"
+
+/* Select a backend by name; -1 (and the error set) for an unknown name. */
+int mcd_backend_select(const char *name);
+/* The selected backend's name ("onednn" or "darknet"). */
+const char *mcd_backend_name(void);
+/* Remove `-backend NAME` from argv (anywhere after argv[0]) and select it; returns the new
+ * argc, or -1 with the error set. */
+int mcd_backend_take_arg(int argc, char **argv);
+/* Install the selected backend's layer functions into a freshly parsed network. */
+void mcd_backend_install(network *net);
+
+#endif

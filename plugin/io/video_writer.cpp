@@ -1,0 +1,154 @@
+#include "io/video_writer.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <sys/stat.h>
+
+#include <opencv2/core/utils/logger.hpp>
+#include <opencv2/videoio.hpp>
+
+#include "util/mcd_error.h"
+
+struct mcd_video_writer {
+    cv::VideoWriter w;
+    std::string path;
+    int width, height;
+};
+
+/* OpenCV logs a warning per backend it tries on a file it cannot open: keep the user's
+ * terminal for the plugin's one error message. */
+struct quiet_opencv {
+    cv::utils::logging::LogLevel saved;
+    quiet_opencv() : saved(cv::utils::logging::getLogLevel())
+    {
+        cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+    }
+    ~quiet_opencv() { cv::utils::logging::setLogLevel(saved); }
+};
+
+static int check_input(const char *file)
+{
+    struct stat st;
+    if (stat(file, &st) != 0) {
+        mcd_set_error("cannot open video '%s': %s", file, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        mcd_set_error("cannot open video '%s': not a regular file", file);
+        return -1;
+    }
+    return 0;
+}
+
+extern "C" void *mcd_video_open(const char *file, int cam)
+{
+    if (file && check_input(file)) return nullptr;
+    void *cap = nullptr;
+    try {
+        quiet_opencv q;
+        cap = open_video_stream(file, cam, 0, 0, 0);
+    } catch (const cv::Exception &e) {
+        cap = nullptr;
+    }
+    if (!cap) {
+        if (file)
+            mcd_set_error("cannot open video '%s': not a video OpenCV can decode", file);
+        else
+            mcd_set_error("cannot open camera %d", cam);
+    }
+    return cap;
+}
+
+extern "C" double mcd_video_fps(void *cap)
+{
+    double fps = static_cast<cv::VideoCapture *>(cap)->get(cv::CAP_PROP_FPS);
+    return std::isfinite(fps) && fps > 0 && fps < 1000 ? fps : 0;
+}
+
+extern "C" void mcd_video_close(void *cap)
+{
+    delete static_cast<cv::VideoCapture *>(cap);
+}
+
+extern "C" mcd_video_writer *mcd_video_writer_open(const char *path, int w, int h, double fps)
+{
+    mcd_video_writer *vw = new mcd_video_writer;
+    vw->path = path;
+    vw->width = w;
+    vw->height = h;
+    bool ok = false;
+    try {
+        quiet_opencv q;
+        ok = vw->w.open(path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), fps, cv::Size(w, h));
+    } catch (const cv::Exception &e) {
+        ok = false;
+    }
+    if (!ok) {
+        mcd_set_error("cannot write video '%s' (%dx%d Motion-JPEG): an unwritable place, or "
+                      "a container that does not take MJPG (use .avi)", path, w, h);
+        delete vw;
+        return nullptr;
+    }
+    return vw;
+}
+
+extern "C" int mcd_video_writer_write(mcd_video_writer *vw, const mcd_canvas *frame)
+{
+    const cv::Mat &m = mcd_canvas_mat(frame);
+    if (m.cols != vw->width || m.rows != vw->height) {
+        mcd_set_error("video '%s': a %dx%d frame in a %dx%d video", vw->path.c_str(), m.cols,
+                      m.rows, vw->width, vw->height);
+        return -1;
+    }
+    try {
+        vw->w.write(m);
+    } catch (const cv::Exception &e) {
+        mcd_set_error("cannot write to video '%s': %s", vw->path.c_str(), e.what());
+        return -1;
+    }
+    return 0;
+}
+
+extern "C" int mcd_video_writer_close(mcd_video_writer *vw)
+{
+    vw->w.release();
+    struct stat st;
+    int rc = 0;
+    if (stat(vw->path.c_str(), &st) != 0 || st.st_size == 0) {
+        mcd_set_error("video '%s' was not written", vw->path.c_str());
+        rc = -1;
+    }
+    delete vw;
+    return rc;
+}
+
+extern "C" int mcd_video_probe(const char *path, int *frames, int *w, int *h, double *fps)
+{
+    if (check_input(path)) return -1;
+    cv::VideoCapture cap;
+    try {
+        quiet_opencv q;
+        if (!cap.open(path)) {
+            mcd_set_error("cannot open video '%s'", path);
+            return -1;
+        }
+        *fps = cap.get(cv::CAP_PROP_FPS);
+        *frames = *w = *h = 0;
+        cv::Mat m;
+        while (cap.read(m) && !m.empty()) {
+            if (*frames == 0) *w = m.cols, *h = m.rows;
+            if (m.cols != *w || m.rows != *h) {
+                mcd_set_error("video '%s': frame %d is %dx%d, frame 0 %dx%d", path, *frames,
+                              m.cols, m.rows, *w, *h);
+                return -1;
+            }
+            ++*frames;
+        }
+    } catch (const cv::Exception &e) {
+        mcd_set_error("cannot read video '%s': %s", path, e.what());
+        return -1;
+    }
+    return 0;
+}

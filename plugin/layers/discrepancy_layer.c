@@ -1,0 +1,148 @@
+#include "layers/discrepancy_layer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Fields of Darknet's layer struct used here: classes; input_layers[0..1], the heads'
+ * softmax layers (as a route layer lists its sources); thresh = margin; scale = weight;
+ * cost[0] = B * L_u of the last pass (what Darknet reads), cost[1..2] = mean H(p1), mean H(p2)
+ * of the last pass (free_layer frees cost, not loss). */
+
+layer make_mcd_discrepancy_layer(int batch, int classes, int softmax1, int softmax2,
+                                 float margin, float weight)
+{
+    fprintf(stderr, "mcd_discrepancy %4d,%4d      %4d classes, margin %g, weight %g\n",
+            softmax1, softmax2, classes, margin, weight);
+    layer l = {0};
+    l.type = MCD_DISCREPANCY;
+    l.batch = batch;
+    l.classes = classes;
+    l.inputs = classes;
+    l.outputs = 2 * classes;
+    l.out_w = l.out_h = 1;
+    l.out_c = l.outputs;
+    l.thresh = margin;
+    l.scale = weight;
+    l.input_layers = calloc(2, sizeof(int));
+    l.input_layers[0] = softmax1;
+    l.input_layers[1] = softmax2;
+    l.output = calloc((size_t)l.outputs * batch, sizeof(float));
+    l.delta = calloc((size_t)l.outputs * batch, sizeof(float));
+    l.cost = calloc(3, sizeof(float));
+    l.forward = forward_mcd_discrepancy_layer;
+    l.backward = backward_mcd_discrepancy_layer;
+    return l;
+}
+
+/* p log p with its limit 0 at p = 0: a saturated softmax gives exact zeros. */
+static double plogp(double p)
+{
+    return p > 0 ? p * log(p) : 0.0;
+}
+
+static double entropy(const float *p, int classes)
+{
+    double h = 0;
+    for (int k = 0; k < classes; ++k) h -= plogp(p[k]);
+    return h;
+}
+
+float mcd_discrepancy_loss(const float *p1, const float *p2, int batch, int classes,
+                           float margin, float weight, float *delta1, float *delta2,
+                           float *h1, float *h2)
+{
+    double sum1 = 0, sum2 = 0;
+    for (int b = 0; b < batch; ++b) {
+        sum1 += entropy(p1 + b * classes, classes);
+        sum2 += entropy(p2 + b * classes, classes);
+    }
+    double mean1 = sum1 / batch, mean2 = sum2 / batch;
+    double hinge = margin - (mean1 - mean2);
+    *h1 = (float)mean1;
+    *h2 = (float)mean2;
+    size_t n = (size_t)batch * classes;
+    if (hinge <= 0) {
+        if (delta1) memset(delta1, 0, n * sizeof(float));
+        if (delta2) memset(delta2, 0, n * sizeof(float));
+        return 0;
+    }
+    /* dH/dz_j = -p_j (log p_j + H). L = w (m - mean H1 + mean H2), so
+     * dL/dz1 = +w/B p1 (log p1 + H1), dL/dz2 = -w/B p2 (log p2 + H2); delta = -dL/dz. */
+    double s = (double)weight / batch;
+    for (int b = 0; b < batch; ++b) {
+        const float *q1 = p1 + b * classes, *q2 = p2 + b * classes;
+        double e1 = entropy(q1, classes), e2 = entropy(q2, classes);
+        for (int k = 0; k < classes; ++k) {
+            double g1 = q1[k] > 0 ? q1[k] * (log(q1[k]) + e1) : 0.0;
+            double g2 = q2[k] > 0 ? q2[k] * (log(q2[k]) + e2) : 0.0;
+            if (delta1) delta1[b * classes + k] = (float)(-s * g1);
+            if (delta2) delta2[b * classes + k] = (float)(s * g2);
+        }
+    }
+    return (float)(weight * hinge);
+}
+
+/* input: head 2's probabilities (batch x classes); head 1's come from input_layers[0].
+ * output: batch x [p1 | p2]. delta (own): batch x [-dL/dz1 | -dL/dz2] on unlabeled passes. */
+void forward_mcd_discrepancy_layer(const layer l, network net)
+{
+    const int K = l.classes;
+    const float *p1 = net.layers[l.input_layers[0]].output;
+    const float *p2 = net.layers[l.input_layers[1]].output;
+    for (int b = 0; b < l.batch; ++b) {
+        memcpy(l.output + b * 2 * K, p1 + b * K, K * sizeof(float));
+        memcpy(l.output + b * 2 * K + K, p2 + b * K, K * sizeof(float));
+    }
+    memset(l.delta, 0, (size_t)l.outputs * l.batch * sizeof(float));
+    /* Unlabeled pass = training without truth; labeled passes train the heads with CE. */
+    int unlabeled = net.train && !net.truth;
+    float *d1 = NULL, *d2 = NULL;
+    if (unlabeled) {
+        d1 = malloc((size_t)K * l.batch * sizeof(float));
+        d2 = malloc((size_t)K * l.batch * sizeof(float));
+    }
+    float cost = mcd_discrepancy_loss(p1, p2, l.batch, K, l.thresh, l.scale, d1, d2,
+                                      &l.cost[1], &l.cost[2]);
+    /* Darknet's batch-sum convention (see the header): B * L_u and -B * dL_u/dz */
+    l.cost[0] = unlabeled ? cost * l.batch : 0;
+    if (unlabeled) {
+        for (int b = 0; b < l.batch; ++b)
+            for (int k = 0; k < K; ++k) {
+                l.delta[b * 2 * K + k] = d1[b * K + k] * l.batch;
+                l.delta[b * 2 * K + K + k] = d2[b * K + k] * l.batch;
+            }
+        free(d1);
+        free(d2);
+    }
+}
+
+/* Each half of the delta goes to its head's softmax layer, whose backward passes it on to
+ * the head's logits (a softmax layer's delta is the gradient w.r.t. its input). */
+void backward_mcd_discrepancy_layer(const layer l, network net)
+{
+    const int K = l.classes;
+    float *d1 = net.layers[l.input_layers[0]].delta;
+    float *d2 = net.layers[l.input_layers[1]].delta;
+    for (int b = 0; b < l.batch; ++b)
+        for (int k = 0; k < K; ++k) {
+            d1[b * K + k] += l.delta[b * 2 * K + k];
+            d2[b * K + k] += l.delta[b * 2 * K + K + k];
+        }
+}
+
+float mcd_discrepancy_mean_entropy(const layer *l, int head)
+{
+    return l->cost[head == 1 ? 1 : 2];
+}
+
+float mcd_discrepancy_margin(const layer *l)
+{
+    return l->thresh;
+}
+
+float mcd_discrepancy_weight(const layer *l)
+{
+    return l->scale;
+}

@@ -1,0 +1,89 @@
+#include "layers/split_layer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "blas.h"
+
+/* Both layer types are pure data movement: no weights, so save/load_weights skip them. */
+
+static layer make_passthrough(LAYER_TYPE type, int batch, int w, int h, int c)
+{
+    layer l = {0};
+    l.type = type;
+    l.batch = batch;
+    l.w = l.out_w = w;
+    l.h = l.out_h = h;
+    l.c = l.out_c = c;
+    l.inputs = l.outputs = w * h * c;
+    l.output = calloc((size_t)l.outputs * batch, sizeof(float));
+    l.delta = calloc((size_t)l.outputs * batch, sizeof(float));
+    return l;
+}
+
+layer make_mcd_split_layer(int batch, int w, int h, int c)
+{
+    fprintf(stderr, "mcd_split                    %4d x%4d x%4d -> two heads\n", w, h, c);
+    layer l = make_passthrough(MCD_SPLIT, batch, w, h, c);
+    l.forward = forward_mcd_split_layer;
+    l.backward = backward_mcd_split_layer;
+    return l;
+}
+
+/* input: batch x outputs trunk features -> output: the same, copied. */
+void forward_mcd_split_layer(const layer l, network net)
+{
+    copy_cpu(l.outputs * l.batch, net.input, 1, l.output, 1);
+}
+
+/* l.delta holds head 1's gradient; head 2's waits in the [mcd_head] layer's delta. Hand
+ * the trunk both (head 2's unless blocked). Head 2's is added here rather than into l.delta
+ * by [mcd_head]: head 1's first layer may overwrite l.delta instead of adding to it
+ * (Darknet's 1x1 [convolutional] backward writes net.delta with gemm beta = 0). */
+void backward_mcd_split_layer(const layer l, network net)
+{
+    if (!net.delta) return;
+    axpy_cpu(l.outputs * l.batch, 1, l.delta, 1, net.delta, 1);
+    for (int i = net.index + 1; i < net.n; ++i)
+        if (net.layers[i].type == MCD_HEAD) {
+            if (!mcd_head_is_blocked(&net.layers[i]))
+                axpy_cpu(l.outputs * l.batch, 1, net.layers[i].delta, 1, net.delta, 1);
+            break;
+        }
+}
+
+/* The split's index lives in l.index, as Darknet's shortcut layer keeps its source there;
+ * the block flag in l.stopbackward would stop all of backward_network, so it uses l.reverse
+ * (read by reorg layers only). */
+layer make_mcd_head_layer(int batch, int split_index, const layer *split)
+{
+    fprintf(stderr, "mcd_head    from %4d         %4d x%4d x%4d -> head 2\n", split_index,
+            split->out_w, split->out_h, split->out_c);
+    layer l = make_passthrough(MCD_HEAD, batch, split->out_w, split->out_h, split->out_c);
+    l.index = split_index;
+    l.forward = forward_mcd_head_layer;
+    l.backward = backward_mcd_head_layer;
+    return l;
+}
+
+/* input: head 1's output (ignored) -> output: the split's features, for head 2. */
+void forward_mcd_head_layer(const layer l, network net)
+{
+    copy_cpu(l.outputs * l.batch, net.layers[l.index].output, 1, l.output, 1);
+}
+
+/* net.delta here is head 1's last delta, not ours to touch. Head 2's gradient stays in
+ * l.delta: the split's backward adds it to the trunk's (or not, when blocked). */
+void backward_mcd_head_layer(const layer l, network net)
+{
+}
+
+void mcd_head_set_blocked(layer *head, int blocked)
+{
+    head->reverse = blocked ? 1 : 0;
+}
+
+int mcd_head_is_blocked(const layer *head)
+{
+    return head->reverse;
+}

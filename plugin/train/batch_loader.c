@@ -1,0 +1,149 @@
+#include "train/batch_loader.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/data_lists.h"
+#include "image.h"
+#include "io/image_io.h"
+#include "util/mcd_error.h"
+#include "util/seeded_random.h"
+
+static float uniform(seeded_random *r, float lo, float hi)
+{
+    return lo + (hi - lo) * (float)seeded_random_uniform(r);
+}
+
+/* A scale in [1/s, s]: up or down with equal chance, as Darknet's rand_scale. */
+static float random_scale(seeded_random *r, float s)
+{
+    float x = uniform(r, 1, s < 1 ? 1 / s : s);
+    return seeded_random_next(r) & 1 ? x : 1 / x;
+}
+
+/* Every random number of one batch, in a fixed order. */
+static void draw_batch(batch_loader *l)
+{
+    const batch_loader_config *c = &l->c;
+    seeded_random r;
+    seeded_random_init(&r, c->seed, (c->stream << 40) ^ l->number);
+    int lo = c->min < c->max ? c->min : c->max, hi = c->min < c->max ? c->max : c->min;
+    for (int i = 0; i < c->batch; ++i) {
+        image_draw *d = &l->draws[i];
+        d->index = (int)seeded_random_below(&r, (uint64_t)c->npaths);
+        d->aspect = random_scale(&r, c->aspect);
+        d->side = lo + (int)seeded_random_below(&r, (uint64_t)(hi - lo + 1));
+        d->rotate = uniform(&r, -1, 1);
+        d->dx = uniform(&r, -1, 1);
+        d->dy = uniform(&r, -1, 1);
+        d->flip = (int)(seeded_random_next(&r) & 1);
+        d->hue = uniform(&r, -c->hue, c->hue);
+        d->saturation = random_scale(&r, c->saturation);
+        d->exposure = random_scale(&r, c->exposure);
+    }
+}
+
+/* Darknet's random crop (random_augment_args + rotate_crop_image) with drawn numbers: scale
+ * the short side to d->side, rotate, shift within the margin the scaling leaves. */
+static image augment(image im, const image_draw *d, const batch_loader_config *c)
+{
+    float shortest = im.h < im.w * d->aspect ? im.h : (int)(im.w * d->aspect);
+    if (shortest < 1) shortest = 1; /* a 1-pixel-wide image: Darknet would divide by 0 */
+    float scale = d->side / shortest;
+    float rad = d->rotate * c->angle * (float)M_PI / 180;
+    float dx = d->dx * (im.w * scale / d->aspect - c->w) / 2;
+    float dy = d->dy * (im.h * scale - c->h) / 2;
+    image crop = rotate_crop_image(im, rad, scale, c->w, c->h, dx, dy, d->aspect);
+    if (d->flip) flip_image(crop);
+    distort_image(crop, d->hue, d->saturation, d->exposure);
+    return crop;
+}
+
+static void *load_batch(void *arg)
+{
+    batch_loader *l = arg;
+    const batch_loader_config *c = &l->c;
+    data *d = &l->result;
+    memset(d, 0, sizeof *d);
+    d->w = c->w;
+    d->h = c->h;
+    d->X.rows = c->batch;
+    d->X.cols = c->w * c->h * 3;
+    d->X.vals = calloc(c->batch, sizeof(float *));
+    d->y = make_matrix(c->batch, c->classes);
+    for (int i = 0; i < c->batch; ++i) {
+        const image_draw *draw = &l->draws[i];
+        const char *path = c->paths[draw->index];
+        image im;
+        if (mcd_read_image(path, 0, 0, 3, &im)) {
+            /* the error buffer is this thread's own: copy it for the trainer */
+            snprintf(l->error, sizeof l->error, "%s (listed in '%s')", mcd_last_error(),
+                     c->list_name);
+            for (int j = i; j < c->batch; ++j) d->X.vals[j] = calloc(d->X.cols, sizeof(float));
+            return NULL;
+        }
+        image crop = augment(im, draw, c);
+        free_image(im);
+        d->X.vals[i] = crop.data;
+        if (c->labels) {
+            int k = mcd_label_of(path, c->labels, c->classes);
+            if (k >= 0) d->y.vals[i][k] = 1;
+        }
+    }
+    return NULL;
+}
+
+static void launch(batch_loader *l)
+{
+    l->error[0] = 0;
+    draw_batch(l);
+    if (pthread_create(&l->thread, NULL, load_batch, l) != 0) {
+        /* no thread to be had: load in this one, same draws, same batch */
+        load_batch(l);
+        l->running = 0;
+        return;
+    }
+    l->running = 1;
+}
+
+static void wait_batch(batch_loader *l)
+{
+    if (l->running) pthread_join(l->thread, NULL);
+    l->running = 0;
+}
+
+void batch_loader_start(batch_loader *l, const batch_loader_config *c)
+{
+    memset(l, 0, sizeof *l);
+    l->c = *c;
+    l->number = c->first;
+    l->draws = calloc(c->batch, sizeof *l->draws);
+    launch(l);
+}
+
+int batch_loader_next(batch_loader *l, data *out)
+{
+    wait_batch(l);
+    *out = l->result;
+    if (l->error[0]) {
+        mcd_set_error("%s", l->error);
+        free_data(*out);
+        memset(out, 0, sizeof *out);
+        memset(&l->result, 0, sizeof l->result);
+        return -1;
+    }
+    l->number++;
+    launch(l);
+    return 0;
+}
+
+void batch_loader_stop(batch_loader *l)
+{
+    wait_batch(l);
+    if (l->result.X.vals) free_data(l->result);
+    memset(&l->result, 0, sizeof l->result);
+    free(l->draws);
+    l->draws = NULL;
+}
