@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backend/cpu_backend.h"
+#include "commands/command_line.h"
 #include "commands/verbs.h"
 #include "util/mcd_error.h"
 
@@ -14,7 +15,7 @@ int darknet_main(int argc, char **argv);
 int main(int argc, char **argv)
 {
     argc = mcd_backend_take_arg(argc, argv);
-    if (argc < 0) mcd_die();
+    if (argc < 0) return mcd_command_failed();
     if (argc >= 2 && strcmp(argv[1], "mcd") == 0) return run_mcd(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
         fprintf(stderr, "usage: %s <function> ...\n"

@@ -30,7 +30,11 @@
 #include "layers/discrepancy_layer.h"
 #include "io/image_io.h"
 #include "backend/inference.h"
+#include "commands/command_line.h"
 #include "commands/verbs.h"
+
+/* until the trainer moves to plugin/train/ */
+#define mcd_die() exit(mcd_command_failed())
 #include "util/mcd_error.h"
 #include "network/mcd_network.h"
 #include "ood/ood_metrics.h"
@@ -862,7 +866,7 @@ static int load_start_weights(trainer *t)
     return 0;
 }
 
-int mcd_train(int argc, char **argv)
+static int mcd_train(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
         usage(stdout);
@@ -918,3 +922,12 @@ int mcd_train(int argc, char **argv)
     free_network(t.net);
     return 0;
 }
+
+/* until train's options move to the shared table */
+const mcd_command mcd_train_command = {
+    .name = "train",
+    .summary = "pre-train both heads on labeled ID images, then fine-tune with MCD on unlabeled\n"
+               "images; resumes from WEIGHTS",
+    .description = "",
+    .run = mcd_train,
+};

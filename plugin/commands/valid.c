@@ -4,46 +4,73 @@
  * ID accuracy. */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "io/csv_field.h"
-#include "io/data_lists.h"
+#include "commands/command_line.h"
 #include "commands/verbs.h"
-#include "util/mcd_error.h"
+#include "io/output_fields.h"
+#include "io/data_lists.h"
 #include "ood/ood_metrics.h"
 #include "ood/ood_scores.h"
 #include "ood/plot_ood.h"
 #include "ood/threshold_file.h"
+#include "option_list.h"
+#include "util/mcd_error.h"
 
-#define DEFAULT_DATA "cfg/fmnist.data"
 #define MAX_SETS 64
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-        "usage: darknet mcd valid CFG WEIGHTS [-data FILE] [-ood LIST ...] [-csv FILE]\n"
-        "                         [-plot DIR] [-transductive]\n"
-        "  Scores the ID test images and each OOD set with the MCD L1 score and the baselines\n"
-        "  of the same forward pass (entropy gap, MSP of head 1 and of the heads' average, max\n"
-        "  logit and energy of head 1, entropy of the average), and prints per OOD set and score:\n"
-        "  AUROC, AUPR-In, AUPR-Out, FPR at 95%% TPR with ID positive (the paper's: OOD accepted\n"
-        "  when 95%% of ID is) and with OOD positive (OpenOOD's: ID flagged when 95%% of OOD is),\n"
-        "  detection error; and the ID accuracy of head 1, head 2 and their average.\n"
-        "  -data FILE      .data file (default " DEFAULT_DATA "): id_test=, ood= (comma-separated\n"
-        "                  lists), labels=, classes=, transductive_id=, transductive_ood=\n"
-        "  -ood LIST       an OOD list instead of the .data file's ood= (repeat, or a,b,c)\n"
-        "  -csv FILE       one row per image: path, set, role, label, predictions, every score\n"
-        "  -plot DIR       PNG figures (gnuplot): L1 histograms of ID and each OOD set, ROC\n"
-        "                  curves of MCD L1 against MSP\n"
-        "  -transductive   also the paper's transductive protocol: transductive_id= against\n"
-        "                  transductive_ood= (the unlabeled images of fine-tuning)\n"
-        "  With WEIGHTS.threshold (darknet mcd calibrate), also prints the share of each set on\n"
-        "  the ID side of the calibrated threshold.\n");
-}
+typedef struct valid_options {
+    const char *cfg, *weights, *data, *csv, *plot;
+    mcd_arg_list ood;
+    int transductive;
+} valid_options;
+
+static const mcd_positional positionals[] = {
+    {"CFG", offsetof(valid_options, cfg), 1},
+    {"WEIGHTS", offsetof(valid_options, weights), 1},
+};
+
+static const mcd_option options[] = {
+    {.name = "-data", .kind = MCD_OPT_STRING, .offset = offsetof(valid_options, data),
+     .value = "FILE", .help = ".data file (default: the cfg's data=, else " MCD_DEFAULT_DATA "):\n"
+                              "id_test=, ood= (comma-separated lists), labels=, classes=,\n"
+                              "transductive_id=, transductive_ood="},
+    {.name = "-ood", .kind = MCD_OPT_LIST, .offset = offsetof(valid_options, ood),
+     .value = "LIST", .help = "an OOD list instead of the .data file's ood= (repeat, or a,b,c)"},
+    {.name = "-csv", .kind = MCD_OPT_STRING, .offset = offsetof(valid_options, csv),
+     .value = "FILE", .help = "one row per image: path, set, role, label, predictions, every score"},
+    {.name = "-plot", .kind = MCD_OPT_STRING, .offset = offsetof(valid_options, plot),
+     .value = "DIR", .help = "PNG figures (gnuplot): L1 histograms of ID and each OOD set, ROC\n"
+                             "curves of MCD L1 against MSP"},
+    {.name = "-transductive", .kind = MCD_OPT_FLAG, .offset = offsetof(valid_options, transductive),
+     .help = "also the paper's transductive protocol: transductive_id= against\n"
+             "transductive_ood= (the unlabeled images of fine-tuning)"},
+};
+
+static int run(int argc, char **argv);
+
+const mcd_command mcd_valid_command = {
+    .name = "valid",
+    .summary = "score the ID test set and each OOD set: AUROC, AUPR, FPR at 95% TPR, detection error\n"
+               "of MCD L1 and the baselines, the heads' ID accuracy",
+    .description =
+        "Scores the ID test images and each OOD set with the MCD L1 score and the baselines\n"
+        "of the same forward pass (entropy gap, MSP of head 1 and of the heads' average, max\n"
+        "logit and energy of head 1, entropy of the average), and prints per OOD set and score:\n"
+        "AUROC, AUPR-In, AUPR-Out, FPR at 95% TPR with ID positive (the paper's: OOD accepted\n"
+        "when 95% of ID is) and with OOD positive (OpenOOD's: ID flagged when 95% of OOD is),\n"
+        "detection error; and the ID accuracy of head 1, head 2 and their average.\n"
+        "With WEIGHTS.threshold (darknet mcd calibrate), also prints the share of each set on\n"
+        "the ID side of the calibrated threshold.",
+    .positionals = positionals, .n_positionals = MCD_COUNT(positionals),
+    .options = options, .n_options = MCD_COUNT(options),
+    .run = run,
+};
 
 typedef struct eval_set {
     const char *list;   /* list file */
@@ -57,29 +84,31 @@ typedef struct eval_set {
 
 typedef struct protocol {
     const char *title;
-    int id;             /* index into sets */
+    int id;             /* index into the sets */
     int ood[MAX_SETS];
     int n_ood;
 } protocol;
 
-static eval_set sets[MAX_SETS];
-static int n_sets;
-
-static void die_usage(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "darknet: error: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n\n");
-    usage(stderr);
-    exit(1);
-}
+/* Everything one evaluation reads and computes. */
+typedef struct evaluation {
+    eval_set sets[MAX_SETS];
+    int n_sets;
+    protocol protocols[2];
+    int n_protocols;
+    list *dataset;      /* the .data file's keys */
+    char data[4096];    /* its path */
+    char **labels;      /* its labels= names, or NULL */
+    int n_labels;
+    char *list_names[2 * MAX_SETS]; /* OOD list names split from comma-separated values */
+    int n_list_names;
+} evaluation;
 
 /* "dir/ood-mnist.list" -> "ood-mnist", made unique among the sets. */
-static void set_name(eval_set *s)
+static void set_name(evaluation *ev, eval_set *s)
 {
-    for (int i = 0; i < n_sets; ++i) /* the same list in another role keeps its name */
-        if (&sets[i] != s && strcmp(sets[i].list, s->list) == 0) {
-            memcpy(s->name, sets[i].name, sizeof s->name);
+    for (int i = 0; i < ev->n_sets; ++i) /* the same list in another role keeps its name */
+        if (&ev->sets[i] != s && strcmp(ev->sets[i].list, s->list) == 0) {
+            memcpy(s->name, ev->sets[i].name, sizeof s->name);
             return;
         }
     const char *base = strrchr(s->list, '/');
@@ -91,45 +120,76 @@ static void set_name(eval_set *s)
     snprintf(s->name, sizeof s->name, "%s", stem);
     for (int k = 2;; ++k) {
         int taken = 0;
-        for (int i = 0; i < n_sets; ++i)
-            if (&sets[i] != s && strcmp(sets[i].name, s->name) == 0) taken = 1;
+        for (int i = 0; i < ev->n_sets; ++i)
+            if (&ev->sets[i] != s && strcmp(ev->sets[i].name, s->name) == 0) taken = 1;
         if (!taken) return;
         snprintf(s->name, sizeof s->name, "%s-%d", stem, k);
     }
 }
 
-/* The set for this list (read once, however often it is named). */
-static int add_set(const char *list, int ood)
+/* The set for this list (read once, however often it is named): its index, or -1. */
+static int add_set(evaluation *ev, const char *list, int ood)
 {
-    for (int i = 0; i < n_sets; ++i)
-        if (strcmp(sets[i].list, list) == 0 && sets[i].ood == ood) return i;
-    if (n_sets == MAX_SETS) {
+    for (int i = 0; i < ev->n_sets; ++i)
+        if (strcmp(ev->sets[i].list, list) == 0 && ev->sets[i].ood == ood) return i;
+    if (ev->n_sets == MAX_SETS) {
         mcd_set_error("more than %d image lists", MAX_SETS);
-        mcd_die();
+        return -1;
     }
-    eval_set *s = &sets[n_sets];
+    eval_set *s = &ev->sets[ev->n_sets];
     memset(s, 0, sizeof *s);
     s->list = list;
     s->ood = ood;
     s->paths = mcd_read_list(list, &s->n, 1);
-    if (!s->paths) mcd_die();
-    set_name(s);
-    return n_sets++;
+    if (!s->paths) return -1;
+    set_name(ev, s);
+    return ev->n_sets++;
 }
 
-/* Split a comma-separated value into sets. */
-static void add_ood_lists(protocol *p, const char *value)
+/* A protocol's OOD sets from a comma-separated value. */
+static int add_ood_lists(evaluation *ev, protocol *p, const char *value)
 {
     char *copy = strdup(value), *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    int rc = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
         while (*tok == ' ' || *tok == '\t') ++tok;
         char *end = tok + strlen(tok);
         while (end > tok && (end[-1] == ' ' || end[-1] == '\t')) *--end = 0;
         if (!*tok) continue;
-        if (p->n_ood == MAX_SETS) die_usage("more than %s OOD lists", "64");
-        p->ood[p->n_ood++] = add_set(strdup(tok), 1);
+        if (p->n_ood == MAX_SETS || ev->n_list_names == 2 * MAX_SETS) {
+            mcd_set_error("more than %d OOD lists", MAX_SETS);
+            rc = -1;
+            break;
+        }
+        char *name = ev->list_names[ev->n_list_names++] = strdup(tok);
+        int k = add_set(ev, name, 1);
+        if (k < 0) rc = -1;
+        else p->ood[p->n_ood++] = k;
     }
-    free(copy); /* the tokens were duplicated */
+    free(copy);
+    return rc;
+}
+
+static int add_protocol(evaluation *ev, const char *title, const char *id_key,
+                        const mcd_arg_list *ood_args, const char *ood_key)
+{
+    protocol *p = &ev->protocols[ev->n_protocols++];
+    memset(p, 0, sizeof *p);
+    p->title = title;
+    const char *id = mcd_data_value(ev->dataset, ev->data, id_key);
+    if (!id || (p->id = add_set(ev, id, 0)) < 0) return -1;
+    if (ood_args && ood_args->n) {
+        for (int i = 0; i < ood_args->n; ++i)
+            if (add_ood_lists(ev, p, ood_args->v[i])) return -1;
+    } else {
+        const char *ood = mcd_data_value(ev->dataset, ev->data, ood_key);
+        if (!ood || add_ood_lists(ev, p, ood)) return -1;
+    }
+    if (p->n_ood == 0) {
+        mcd_set_error("no OOD list given (%s)", ood_args && ood_args->n ? "-ood" : ood_key);
+        return -1;
+    }
+    return 0;
 }
 
 /* Whether path can be written (an existing file, or a new one in a writable directory). */
@@ -145,11 +205,58 @@ static int writable(const char *path)
     return access(dir, W_OK) == 0;
 }
 
-static const char *data_value(list *options, const char *data, const char *key)
+/* -csv and -plot checked before the network runs. */
+static int check_outputs(const valid_options *o)
 {
-    const char *v = mcd_data_value(options, data, key);
-    if (!v) mcd_die();
-    return v;
+    if (o->csv && !writable(o->csv)) {
+        mcd_set_error("cannot write -csv '%s': %s", o->csv, strerror(errno));
+        return -1;
+    }
+    if (!o->plot) return 0;
+    if (ood_plot_available()) return -1;
+    struct stat st;
+    if (stat(o->plot, &st) != 0 && mkdir(o->plot, 0777) != 0) {
+        mcd_set_error("cannot create -plot directory '%s': %s", o->plot, strerror(errno));
+        return -1;
+    }
+    if (stat(o->plot, &st) != 0 || !S_ISDIR(st.st_mode) || access(o->plot, W_OK) != 0) {
+        mcd_set_error("-plot '%s' is not a writable directory", o->plot);
+        return -1;
+    }
+    return 0;
+}
+
+/* Everything that can be checked before the network runs: the data file, the lists,
+ * the output places. */
+static int plan(evaluation *ev, const valid_options *o)
+{
+    ev->dataset = mcd_read_data_file(ev->data);
+    if (!ev->dataset || add_protocol(ev, "inductive", "id_test", &o->ood, "ood")) return -1;
+    if (o->transductive &&
+        add_protocol(ev, "transductive", "transductive_id", NULL, "transductive_ood"))
+        return -1;
+    return check_outputs(o);
+}
+
+/* The data set's classes= and labels= against the network's heads. */
+static int check_classes(evaluation *ev, const char *cfg, const mcd_layout *m)
+{
+    const char *classes = option_find(ev->dataset, "classes");
+    if (classes && *classes && atoi(classes) != m->classes) {
+        mcd_set_error("%s: classes=%s, but %s's heads have %d classes", ev->data, classes, cfg,
+                      m->classes);
+        return -1;
+    }
+    const char *labels = option_find(ev->dataset, "labels");
+    if (!labels || !*labels) return 0;
+    ev->labels = mcd_read_list(labels, &ev->n_labels, 0);
+    if (!ev->labels) return -1;
+    if (ev->n_labels < m->classes) {
+        mcd_set_error("%s: labels=%s has %d names, the network has %d classes", ev->data,
+                      labels, ev->n_labels, m->classes);
+        return -1;
+    }
+    return 0;
 }
 
 static double pct(int k, int n)
@@ -179,6 +286,28 @@ static void print_accuracy(const eval_set *s)
     printf("\n");
 }
 
+/* Every set through the network, and the ID sets' accuracy. */
+static int score_sets(evaluation *ev, network *net, const mcd_layout *m)
+{
+    for (int s = 0; s < ev->n_sets; ++s) {
+        eval_set *e = &ev->sets[s];
+        e->scores = malloc(sizeof(ood_image_scores) * e->n);
+        char label[256];
+        snprintf(label, sizeof label, "scoring %s", e->name);
+        if (!e->scores || ood_score_images(net, m, e->paths, e->n, e->list, label, e->scores))
+            return -1;
+        printf("%-3s %-20s %6d images  %s\n", e->ood ? "OOD" : "ID", e->name, e->n, e->list);
+        if (!e->ood && ev->labels) {
+            e->labels = malloc(sizeof(int) * e->n);
+            for (int i = 0; i < e->n; ++i)
+                e->labels[i] = mcd_label_of(e->paths[i], ev->labels, m->classes);
+            print_accuracy(e);
+        }
+    }
+    if (!ev->labels) printf("(no labels= in %s: ID accuracy not computed)\n", ev->data);
+    return 0;
+}
+
 /* The oriented values of one score for a set (higher = more OOD). */
 static double *oodness(const eval_set *s, int kind)
 {
@@ -194,58 +323,66 @@ static double *raw_scores(const eval_set *s, int kind)
     return v;
 }
 
-static void print_protocol(const protocol *p)
+/* One OOD set's row per score. */
+static int print_ood_set(const eval_set *id, double *const *idv, const eval_set *ood)
 {
-    const eval_set *id = &sets[p->id];
+    for (int k = 0; k < OOD_NSCORES; ++k) {
+        double *ov = oodness(ood, k);
+        ood_metrics m;
+        int rc = ood_compute_metrics(idv[k], id->n, ov, ood->n, &m);
+        free(ov);
+        if (rc) {
+            mcd_set_error("%s vs %s, %s: %s", id->name, ood->name, ood_score_title(k),
+                          mcd_last_error());
+            return -1;
+        }
+        printf("%-20s %-20s %7.2f %8.2f %8.2f %10.2f %11.2f %8.2f\n", k ? "" : ood->name,
+               ood_score_title(k), 100 * m.auroc, 100 * m.aupr_in, 100 * m.aupr_out,
+               100 * m.fpr95_id, 100 * m.fpr95_ood, 100 * m.detection_error);
+    }
+    return 0;
+}
+
+static int print_protocol(const evaluation *ev, const protocol *p)
+{
+    const eval_set *id = &ev->sets[p->id];
     printf("\n%s: ID set %s against each OOD set (percent)\n", p->title, id->name);
     printf("%-20s %-20s %7s %8s %8s %10s %11s %8s\n", "OOD set", "score", "AUROC", "AUPR-In",
            "AUPR-Out", "FPR95 ID+", "FPR95 OOD+", "det.err");
     double *idv[OOD_NSCORES];
     for (int k = 0; k < OOD_NSCORES; ++k) idv[k] = oodness(id, k);
-    for (int o = 0; o < p->n_ood; ++o) {
-        const eval_set *ood = &sets[p->ood[o]];
-        for (int k = 0; k < OOD_NSCORES; ++k) {
-            double *ov = oodness(ood, k);
-            ood_metrics m;
-            if (ood_compute_metrics(idv[k], id->n, ov, ood->n, &m)) {
-                char msg[1024];
-                snprintf(msg, sizeof msg, "%s vs %s, %s: %s", id->name, ood->name,
-                         ood_score_title(k), mcd_last_error());
-                mcd_set_error("%s", msg);
-                mcd_die();
-            }
-            printf("%-20s %-20s %7.2f %8.2f %8.2f %10.2f %11.2f %8.2f\n", k ? "" : ood->name,
-                   ood_score_title(k), 100 * m.auroc, 100 * m.aupr_in, 100 * m.aupr_out,
-                   100 * m.fpr95_id, 100 * m.fpr95_ood, 100 * m.detection_error);
-            free(ov);
-        }
-    }
+    int rc = 0;
+    for (int o = 0; o < p->n_ood && !rc; ++o) rc = print_ood_set(id, idv, &ev->sets[p->ood[o]]);
     for (int k = 0; k < OOD_NSCORES; ++k) free(idv[k]);
+    return rc;
 }
 
-static void print_threshold(const char *weights, const protocol *protocols, int np)
+/* 1 and the calibrated threshold when WEIGHTS.threshold exists, 0 when it does not, -1
+ * (with the error set) when it cannot be read. */
+static int read_threshold(const char *weights, mcd_threshold *t, char *path, size_t n)
+{
+    mcd_threshold_path(weights, path, n);
+    if (access(path, F_OK) != 0) return 0;
+    return mcd_threshold_load(path, t) ? -1 : 1;
+}
+
+static void print_threshold(const evaluation *ev, const char *weights)
 {
     char path[4096];
-    mcd_threshold_path(weights, path, sizeof path);
-    if (access(path, F_OK) != 0) {
-        printf("\n(no %s: 'darknet mcd calibrate' sets the detection threshold)\n", path);
-        return;
-    }
     mcd_threshold t;
-    if (mcd_threshold_load(path, &t)) {
-        fprintf(stderr, "darknet: warning: %s\n", mcd_last_error());
-        return;
-    }
+    int have = read_threshold(weights, &t, path, sizeof path);
+    if (have == 0) printf("\n(no %s: 'darknet mcd calibrate' sets the detection threshold)\n", path);
+    if (have < 0) fprintf(stderr, "darknet: warning: %s\n", mcd_last_error());
+    if (have <= 0) return;
     printf("\nCalibrated threshold %.6g (%s: keeps %.4g%% of %d images of %s); "
            "score <= threshold is ID\n", t.threshold, path, 100 * t.tpr, t.id_images, t.id_list);
     int shown[MAX_SETS] = {0};
-    for (int q = 0; q < np; ++q) {
-        int members[MAX_SETS + 1], nm = 0;
-        members[nm++] = protocols[q].id;
-        for (int o = 0; o < protocols[q].n_ood; ++o) members[nm++] = protocols[q].ood[o];
-        for (int j = 0; j < nm; ++j) {
-            const eval_set *s = &sets[members[j]];
-            if (shown[members[j]]++) continue;
+    for (int q = 0; q < ev->n_protocols; ++q) {
+        const protocol *p = &ev->protocols[q];
+        for (int j = -1; j < p->n_ood; ++j) {
+            int k = j < 0 ? p->id : p->ood[j];
+            const eval_set *s = &ev->sets[k];
+            if (shown[k]++) continue;
             int flagged = 0;
             for (int i = 0; i < s->n; ++i) flagged += ood_is_ood(s->scores[i].raw[OOD_MCD_L1], t.threshold);
             if (s->ood)
@@ -258,204 +395,135 @@ static void print_threshold(const char *weights, const protocol *protocols, int 
     }
 }
 
-static void write_csv(FILE *f, const char *path)
+static int write_csv(const evaluation *ev, const char *path)
 {
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        mcd_set_error("cannot write -csv '%s': %s", path, strerror(errno));
+        return -1;
+    }
     fprintf(f, "path,set,role,label,pred_avg,pred1,pred2");
     for (int k = 0; k < OOD_NSCORES; ++k) fprintf(f, ",%s", ood_score_name(k));
     fprintf(f, "\n");
-    for (int s = 0; s < n_sets; ++s)
-        for (int i = 0; i < sets[s].n; ++i) {
-            const ood_image_scores *sc = &sets[s].scores[i];
-            mcd_csv_field(f, sets[s].paths[i]);
+    for (int s = 0; s < ev->n_sets; ++s) {
+        const eval_set *e = &ev->sets[s];
+        for (int i = 0; i < e->n; ++i) {
+            const ood_image_scores *sc = &e->scores[i];
+            mcd_csv_field(f, e->paths[i]);
             fputc(',', f);
-            mcd_csv_field(f, sets[s].name);
-            fprintf(f, ",%s,", sets[s].ood ? "ood" : "id");
-            if (sets[s].labels && sets[s].labels[i] >= 0) fprintf(f, "%d", sets[s].labels[i]);
+            mcd_csv_field(f, e->name);
+            fprintf(f, ",%s,", e->ood ? "ood" : "id");
+            if (e->labels && e->labels[i] >= 0) fprintf(f, "%d", e->labels[i]);
             fprintf(f, ",%d,%d,%d", sc->pred_avg, sc->pred1, sc->pred2);
             for (int k = 0; k < OOD_NSCORES; ++k) fprintf(f, ",%.9g", sc->raw[k]);
             fputc('\n', f);
         }
+    }
     if (fclose(f) != 0) {
         mcd_set_error("cannot write '%s': %s", path, strerror(errno));
-        mcd_die();
+        return -1;
     }
+    printf("wrote %s\n", path);
+    return 0;
 }
 
-static void make_plots(const char *dir, const protocol *protocols, int np, double threshold)
+#define N_ROC 3
+static const int roc_kinds[N_ROC] = {OOD_MCD_L1, OOD_MSP1, OOD_MSP_AVG};
+
+/* The L1 histogram and the ROC curves of one ID set against one OOD set. */
+static int plot_pair(const char *dir, const char *title, const eval_set *id, double *const *id_roc,
+                     const eval_set *ood, double threshold)
 {
-    static const int roc_kinds[] = {OOD_MCD_L1, OOD_MSP1, OOD_MSP_AVG};
-    const int nroc = sizeof roc_kinds / sizeof roc_kinds[0];
-    for (int q = 0; q < np; ++q) {
-        const protocol *p = &protocols[q];
-        const eval_set *id = &sets[p->id];
-        double *id_l1 = raw_scores(id, OOD_MCD_L1);
-        double *id_roc[3];
-        const char *names[3];
-        for (int c = 0; c < nroc; ++c) {
-            id_roc[c] = oodness(id, roc_kinds[c]);
-            names[c] = ood_score_title(roc_kinds[c]);
-        }
-        for (int o = 0; o < p->n_ood; ++o) {
-            const eval_set *ood = &sets[p->ood[o]];
-            char png[4096], title[512];
-            double *ood_l1 = raw_scores(ood, OOD_MCD_L1);
-            snprintf(png, sizeof png, "%s/hist-%s-vs-%s.png", dir, id->name, ood->name);
-            snprintf(title, sizeof title, "MCD L1 score: ID %s vs OOD %s (%s)", id->name,
-                     ood->name, p->title);
-            if (ood_plot_histogram(png, title, "MCD L1 score  sum_k |p1_k - p2_k|", 0, 2, 50,
-                                   id->name, id_l1, id->n, ood->name, ood_l1, ood->n, threshold))
-                mcd_die();
-            printf("wrote %s\n", png);
-            free(ood_l1);
-            double *ood_roc[3];
-            for (int c = 0; c < nroc; ++c) ood_roc[c] = oodness(ood, roc_kinds[c]);
-            snprintf(png, sizeof png, "%s/roc-%s-vs-%s.png", dir, id->name, ood->name);
-            snprintf(title, sizeof title, "ROC, OOD positive: ID %s vs OOD %s (%s)", id->name,
-                     ood->name, p->title);
-            if (ood_plot_roc(png, title, nroc, names, (const double *const *)id_roc, id->n,
-                             (const double *const *)ood_roc, ood->n))
-                mcd_die();
-            printf("wrote %s\n", png);
-            for (int c = 0; c < nroc; ++c) free(ood_roc[c]);
-        }
-        free(id_l1);
-        for (int c = 0; c < nroc; ++c) free(id_roc[c]);
+    char png[4096], caption[512];
+    double *id_l1 = raw_scores(id, OOD_MCD_L1), *ood_l1 = raw_scores(ood, OOD_MCD_L1);
+    snprintf(png, sizeof png, "%s/hist-%s-vs-%s.png", dir, id->name, ood->name);
+    snprintf(caption, sizeof caption, "MCD L1 score: ID %s vs OOD %s (%s)", id->name, ood->name,
+             title);
+    int rc = ood_plot_histogram(png, caption, "MCD L1 score  sum_k |p1_k - p2_k|", 0, 2, 50,
+                                id->name, id_l1, id->n, ood->name, ood_l1, ood->n, threshold);
+    free(id_l1);
+    free(ood_l1);
+    if (rc) return -1;
+    printf("wrote %s\n", png);
+    const char *names[N_ROC];
+    double *ood_roc[N_ROC];
+    for (int c = 0; c < N_ROC; ++c) {
+        names[c] = ood_score_title(roc_kinds[c]);
+        ood_roc[c] = oodness(ood, roc_kinds[c]);
     }
+    snprintf(png, sizeof png, "%s/roc-%s-vs-%s.png", dir, id->name, ood->name);
+    snprintf(caption, sizeof caption, "ROC, OOD positive: ID %s vs OOD %s (%s)", id->name,
+             ood->name, title);
+    rc = ood_plot_roc(png, caption, N_ROC, names, (const double *const *)id_roc, id->n,
+                      (const double *const *)ood_roc, ood->n);
+    for (int c = 0; c < N_ROC; ++c) free(ood_roc[c]);
+    if (rc) return -1;
+    printf("wrote %s\n", png);
+    return 0;
 }
 
-int mcd_valid(int argc, char **argv)
+static int make_plots(const evaluation *ev, const char *dir, const char *weights)
 {
-    const char *pos[2] = {NULL, NULL};
-    const char *data = DEFAULT_DATA, *csv = NULL, *plot = NULL;
-    const char *ood_args[MAX_SETS];
-    int n_ood_args = 0, transductive = 0, npos = 0;
-    for (int i = 1; i < argc; ++i) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        int takes_value = !strcmp(a, "-data") || !strcmp(a, "-ood") || !strcmp(a, "-csv") ||
-                          !strcmp(a, "-plot");
-        if (takes_value && (i + 1 >= argc || argv[i + 1][0] == 0))
-            die_usage("option %s needs a value", a);
-        if (!strcmp(a, "-data")) data = argv[++i];
-        else if (!strcmp(a, "-csv")) csv = argv[++i];
-        else if (!strcmp(a, "-plot")) plot = argv[++i];
-        else if (!strcmp(a, "-ood")) {
-            if (n_ood_args == MAX_SETS) die_usage("too many -ood options (%s at most)", "64");
-            ood_args[n_ood_args++] = argv[++i];
-        } else if (!strcmp(a, "-transductive")) transductive = 1;
-        else if (a[0] == '-' && a[1]) die_usage("unknown option '%s'", a);
-        else if (npos < 2) pos[npos++] = a;
-        else die_usage("unexpected argument '%s' (CFG and WEIGHTS are the only positionals)", a);
+    char path[4096];
+    mcd_threshold t;
+    double threshold = read_threshold(weights, &t, path, sizeof path) > 0 ? t.threshold : NAN;
+    int rc = 0;
+    for (int q = 0; q < ev->n_protocols && !rc; ++q) {
+        const protocol *p = &ev->protocols[q];
+        const eval_set *id = &ev->sets[p->id];
+        double *id_roc[N_ROC];
+        for (int c = 0; c < N_ROC; ++c) id_roc[c] = oodness(id, roc_kinds[c]);
+        for (int o = 0; o < p->n_ood && !rc; ++o)
+            rc = plot_pair(dir, p->title, id, id_roc, &ev->sets[p->ood[o]], threshold);
+        for (int c = 0; c < N_ROC; ++c) free(id_roc[c]);
     }
-    if (npos < 2) {
-        usage(stderr);
-        return 1;
-    }
-    const char *cfg = pos[0], *weights = pos[1];
+    return rc;
+}
 
-    /* everything that can be checked before the network runs */
-    list *options = mcd_read_data_file(data);
-    if (!options) mcd_die();
-    protocol protocols[2];
-    int np = 0;
-    protocol *ind = &protocols[np++];
-    memset(ind, 0, sizeof *ind);
-    ind->title = "inductive";
-    ind->id = add_set(data_value(options, data, "id_test"), 0);
-    if (n_ood_args)
-        for (int i = 0; i < n_ood_args; ++i) add_ood_lists(ind, ood_args[i]);
-    else
-        add_ood_lists(ind, data_value(options, data, "ood"));
-    if (ind->n_ood == 0) die_usage("no OOD list given (%s)", n_ood_args ? "-ood" : "ood=");
-    if (transductive) {
-        protocol *tr = &protocols[np++];
-        memset(tr, 0, sizeof *tr);
-        tr->title = "transductive";
-        tr->id = add_set(data_value(options, data, "transductive_id"), 0);
-        add_ood_lists(tr, data_value(options, data, "transductive_ood"));
-    }
-    const char *labels_file = mcd_data_value(options, data, "labels");
-    const char *classes_str = mcd_data_value(options, data, "classes");
-    if (csv && !writable(csv)) {
-        mcd_set_error("cannot write -csv '%s': %s", csv, strerror(errno));
-        mcd_die();
-    }
-    if (plot) {
-        if (ood_plot_available()) mcd_die();
-        struct stat st;
-        if (stat(plot, &st) != 0 && mkdir(plot, 0777) != 0) {
-            mcd_set_error("cannot create -plot directory '%s': %s", plot, strerror(errno));
-            mcd_die();
-        }
-        if (stat(plot, &st) != 0 || !S_ISDIR(st.st_mode) || access(plot, W_OK) != 0) {
-            mcd_set_error("-plot '%s' is not a writable directory", plot);
-            mcd_die();
-        }
-    }
-
+static int evaluate(evaluation *ev, const valid_options *o)
+{
     mcd_layout m;
-    network *net = ood_load_network(cfg, weights, &m);
-    if (!net) mcd_die();
-    if (classes_str && atoi(classes_str) != m.classes) {
-        mcd_set_error("%s: classes=%s, but %s's heads have %d classes", data, classes_str, cfg,
-                      m.classes);
-        mcd_die();
+    network *net = ood_load_network(o->cfg, o->weights, &m);
+    if (!net) return -1;
+    int rc = check_classes(ev, o->cfg, &m);
+    if (!rc) {
+        printf("MCD evaluation of %s with %s (%d classes, input %dx%dx%d)\n", o->cfg, o->weights,
+               m.classes, net->w, net->h, net->c);
+        rc = score_sets(ev, net, &m);
     }
-    char **labels = NULL;
-    int n_labels = 0;
-    if (labels_file) {
-        labels = mcd_read_list(labels_file, &n_labels, 0);
-        if (!labels) mcd_die();
-        if (n_labels < m.classes) {
-            mcd_set_error("%s: labels=%s has %d names, the network has %d classes", data,
-                          labels_file, n_labels, m.classes);
-            mcd_die();
-        }
-    }
-    printf("MCD evaluation of %s with %s (%d classes, input %dx%dx%d)\n", cfg, weights,
-           m.classes, net->w, net->h, net->c);
-
-    for (int s = 0; s < n_sets; ++s) {
-        eval_set *e = &sets[s];
-        e->scores = malloc(sizeof(ood_image_scores) * e->n);
-        char label[256];
-        snprintf(label, sizeof label, "scoring %s", e->name);
-        if (!e->scores || ood_score_images(net, &m, e->paths, e->n, e->list, label, e->scores))
-            mcd_die();
-        printf("%-3s %-20s %6d images  %s\n", e->ood ? "OOD" : "ID", e->name, e->n, e->list);
-        if (!e->ood && labels) {
-            e->labels = malloc(sizeof(int) * e->n);
-            for (int i = 0; i < e->n; ++i) e->labels[i] = mcd_label_of(e->paths[i], labels, m.classes);
-            print_accuracy(e);
-        }
-    }
-    if (!labels) printf("(no labels= in %s: ID accuracy not computed)\n", data);
-
-    for (int q = 0; q < np; ++q) print_protocol(&protocols[q]);
+    free_network(net);
+    for (int q = 0; q < ev->n_protocols && !rc; ++q) rc = print_protocol(ev, &ev->protocols[q]);
+    if (rc) return -1;
     printf("FPR95 ID+: share of OOD accepted when 95%% of ID is accepted (the MCD paper's).\n"
            "FPR95 OOD+: share of ID flagged when 95%% of OOD is flagged (OpenOOD's).\n"
            "AUPR: step-wise average precision (sklearn's average_precision_score).\n");
-    print_threshold(weights, protocols, np);
-    if (csv) {
-        FILE *f = fopen(csv, "w");
-        if (!f) {
-            mcd_set_error("cannot write -csv '%s': %s", csv, strerror(errno));
-            mcd_die();
-        }
-        write_csv(f, csv);
-        printf("wrote %s\n", csv);
+    print_threshold(ev, o->weights);
+    if (o->csv && write_csv(ev, o->csv)) return -1;
+    return o->plot ? make_plots(ev, o->plot, o->weights) : 0;
+}
+
+static void free_evaluation(evaluation *ev)
+{
+    for (int s = 0; s < ev->n_sets; ++s) {
+        mcd_free_list(ev->sets[s].paths, ev->sets[s].n);
+        free(ev->sets[s].scores);
+        free(ev->sets[s].labels);
     }
-    if (plot) {
-        double threshold = NAN;
-        char path[4096];
-        mcd_threshold t;
-        mcd_threshold_path(weights, path, sizeof path);
-        if (access(path, F_OK) == 0 && mcd_threshold_load(path, &t) == 0) threshold = t.threshold;
-        make_plots(plot, protocols, np, threshold);
-    }
-    free_network(net);
-    return 0;
+    for (int i = 0; i < ev->n_list_names; ++i) free(ev->list_names[i]);
+    mcd_free_list(ev->labels, ev->n_labels);
+    mcd_free_data_file(ev->dataset);
+    free(ev);
+}
+
+static int run(int argc, char **argv)
+{
+    valid_options o = {0};
+    int status;
+    if (mcd_command_start(&mcd_valid_command, argc, argv, &o, &status)) return status;
+    evaluation *ev = calloc(1, sizeof *ev);
+    int rc = !ev || mcd_resolve_data_file(o.cfg, o.data, ev->data, sizeof ev->data, NULL) ||
+             plan(ev, &o) || evaluate(ev, &o);
+    if (ev) free_evaluation(ev);
+    mcd_arg_list_free(&o.ood);
+    return rc ? mcd_command_failed() : 0;
 }

@@ -124,3 +124,45 @@ const char *mcd_data_value(list *options, const char *file, const char *key)
     if (!v || !*v) mcd_set_error("data file '%s' has no '%s=' line", file, key);
     return v && *v ? v : NULL;
 }
+
+int mcd_resolve_data_file(const char *cfg, const char *option, char *buf, size_t n,
+                          const char **source)
+{
+    const char *from = "-data", *path = option;
+    list *sections = NULL;
+    if (!option) {
+        sections = cfg_read(cfg);
+        if (!sections) return -1;
+        const char *key = sections->front ? cfg_find_str(sections->front->val, "data") : NULL;
+        from = key ? "data= in CFG" : "default";
+        path = key ? key : MCD_DEFAULT_DATA;
+    }
+    snprintf(buf, n, "%s", path);
+    if (source) *source = from;
+    if (sections) cfg_free(sections);
+    return 0;
+}
+
+int mcd_read_class_names(const char *data, int classes, char ***names)
+{
+    *names = NULL;
+    list *options = mcd_read_data_file(data);
+    if (!options) return -1;
+    const char *file = option_find(options, "names");
+    if (!file || !*file) file = option_find(options, "labels");
+    int rc = -1, n = 0;
+    char **v = NULL;
+    if (!file || !*file)
+        mcd_set_error("data file '%s' has no names= or labels= line", data);
+    else if (!(v = mcd_read_list(file, &n, 0)))
+        mcd_set_error("%s (the class names of '%s')", mcd_last_error(), data);
+    else if (n != classes)
+        mcd_set_error("'%s' (from '%s') has %d class names, the network %d classes", file,
+                      data, n, classes);
+    else
+        rc = 0;
+    if (rc == 0) *names = v;
+    else mcd_free_list(v, n);
+    mcd_free_data_file(options);
+    return rc;
+}

@@ -23,4 +23,18 @@ void mcd_free_data_file(list *options);
 /* A key's value; NULL with an error naming the .data file and key when it is absent. */
 const char *mcd_data_value(list *options, const char *file, const char *key);
 
+/* The data set of a cfg: `darknet mcd` verbs read the .data file named by -data FILE when
+ * given (option non-NULL), else by the data= key of the cfg's [net] section, else
+ * MCD_DEFAULT_DATA. The path is written to buf; *source (when non-NULL) says which of the
+ * three it came from ("-data", "data= in CFG", "default"). 0, or -1 with an error when
+ * the cfg cannot be read. */
+#define MCD_DEFAULT_DATA "cfg/fmnist.data"
+int mcd_resolve_data_file(const char *cfg, const char *option, char *buf, size_t n,
+                          const char **source);
+
+/* The class names of a .data file: its names= (or else labels=) list, one per line,
+ * blank lines skipped, exactly `classes` of them. *names (free with mcd_free_list) and 0,
+ * or -1 with an error naming the files. */
+int mcd_read_class_names(const char *data, int classes, char ***names);
+
 #endif

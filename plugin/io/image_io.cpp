@@ -12,6 +12,7 @@
 extern "C" image mat_to_image(cv::Mat m); /* Darknet's, in image_opencv.cpp */
 extern "C" image resize_image(image im, int w, int h);
 extern "C" image make_image(int w, int h, int c);
+extern "C" image copy_image(image p);
 
 static int check_file(const char *path)
 {
@@ -27,6 +28,24 @@ static int check_file(const char *path)
     return 0;
 }
 
+extern "C" image mcd_network_image(image colour, int w, int h, int c)
+{
+    image in = colour;
+    if (c == 1) {
+        in = make_image(colour.w, colour.h, 1);
+        const size_t n = (size_t)colour.w * colour.h;
+        for (size_t i = 0; i < n; ++i)
+            in.data[i] = 0.299f * colour.data[i] + 0.587f * colour.data[n + i] +
+                         0.114f * colour.data[2 * n + i];
+    }
+    if (w && h && (in.w != w || in.h != h)) {
+        image r = resize_image(in, w, h);
+        if (in.data != colour.data) free_image(in);
+        return r;
+    }
+    return in.data == colour.data ? copy_image(in) : in;
+}
+
 extern "C" int mcd_read_image(const char *path, int w, int h, int c, image *out)
 {
     if (check_file(path)) return -1;
@@ -36,7 +55,7 @@ extern "C" int mcd_read_image(const char *path, int w, int h, int c, image *out)
     }
     cv::Mat m;
     try {
-        m = cv::imread(path, c == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+        m = cv::imread(path, cv::IMREAD_COLOR);
     } catch (const cv::Exception &e) {
         mcd_set_error("cannot decode image '%s': %s", path, e.what());
         return -1;
@@ -45,22 +64,13 @@ extern "C" int mcd_read_image(const char *path, int w, int h, int c, image *out)
         mcd_set_error("cannot decode image '%s': empty, truncated, corrupt or not an image format OpenCV reads", path);
         return -1;
     }
-    /* Darknet's mat_to_image swaps planes 0 and 2 whatever the channel count, which runs
-     * past a 1-channel image: copy grey pixels ourselves. */
-    image im;
-    if (c == 1) {
-        im = make_image(m.cols, m.rows, 1);
-        for (int y = 0; y < m.rows; ++y)
-            for (int x = 0; x < m.cols; ++x) im.data[y * m.cols + x] = m.at<unsigned char>(y, x) / 255.f;
-    } else {
-        im = mat_to_image(m);
+    image colour = mat_to_image(m);
+    if (c == 3 && (!w || !h || (colour.w == w && colour.h == h))) {
+        *out = colour; /* nothing to convert: no copy */
+        return 0;
     }
-    if (w && h && (im.w != w || im.h != h)) {
-        image r = resize_image(im, w, h);
-        free_image(im);
-        im = r;
-    }
-    *out = im;
+    *out = mcd_network_image(colour, w, h, c);
+    free_image(colour);
     return 0;
 }
 

@@ -11,8 +11,18 @@
 extern "C" {
 #endif
 
-/* Read path as c channels (1 or 3), resized to w x h when both are nonzero (Darknet's
- * resize_image, as load_image_color does). 0, or -1 with an error naming the file. */
+/* The one path from pixels to a network's input, used by training (the batch loader and
+ * the checkpoint choice's images), calibration, validation and detection alike, so they
+ * all see the same numbers for the same picture: a colour image (3 planes, any size)
+ * becomes c = 1 plane of luma, 0.299 R + 0.587 G + 0.114 B (what OpenCV's colour-to-grey
+ * conversion computes), or stays colour for c = 3; then it is resized to w x h with
+ * Darknet's resize_image, as load_image_color does (w or h 0: size kept). Returns a new
+ * image; the input is not freed. (Images are never decoded as 1 channel: Darknet's
+ * mat_to_image swaps planes 0 and 2 of any image, running past the end of a 1-plane one.) */
+image mcd_network_image(image colour, int w, int h, int c);
+
+/* Read path through mcd_network_image: c channels (1 or 3), resized to w x h when both
+ * are nonzero. 0, or -1 with an error naming the file. */
 int mcd_read_image(const char *path, int w, int h, int c, image *out);
 
 /* 0 if every path names a readable regular file, else -1 with an error naming the first

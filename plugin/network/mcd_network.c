@@ -432,15 +432,6 @@ network *mcd_parse_network_cfg(const char *filename)
     return net;
 }
 
-/* Every stock command that loads a cfg comes here: a bad cfg ends the program with a
- * message instead of Darknet's crash further on. */
-network *__wrap_parse_network_cfg(char *filename)
-{
-    network *net = mcd_parse_network_cfg(filename);
-    if (!net) mcd_die();
-    return net;
-}
-
 int mcd_find_layout(const network *net, mcd_layout *m)
 {
     m->split = m->head2 = m->discrepancy = m->l1 = -1;

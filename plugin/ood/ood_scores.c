@@ -129,31 +129,12 @@ typedef struct load_job {
     char err[1100];
 } load_job;
 
-/* mcd_read_image with c = 1 cannot be used yet: Darknet's mat_to_image, which it calls,
- * ends with rgbgr_image, which swaps planes 0 and 2 whatever the channel count and so
- * writes past a 1-channel image (a heap overflow; Darknet's own load_image(..., 1) has it
- * too). A 1-channel network gets the colour image turned into luma (ITU-R BT.601, what
- * OpenCV's grayscale conversion computes; exact for grey images). */
-static int read_image(const char *path, int w, int h, int c, image *out)
-{
-    if (c != 1) return mcd_read_image(path, w, h, c, out);
-    image rgb;
-    if (mcd_read_image(path, w, h, 3, &rgb)) return -1;
-    image g = make_image(rgb.w, rgb.h, 1);
-    const int n = rgb.w * rgb.h;
-    for (int i = 0; i < n; ++i)
-        g.data[i] = 0.299f * rgb.data[i] + 0.587f * rgb.data[n + i] + 0.114f * rgb.data[2 * n + i];
-    free_image(rgb);
-    *out = g;
-    return 0;
-}
-
 static void *load_batch(void *arg)
 {
     load_job *j = arg;
     for (int i = 0; i < j->count; ++i) {
         image im;
-        if (read_image(j->paths[j->start + i], j->w, j->h, j->c, &im)) {
+        if (mcd_read_image(j->paths[j->start + i], j->w, j->h, j->c, &im)) {
             snprintf(j->err, sizeof j->err, "%s", mcd_last_error());
             j->failed = 1;
             return NULL;

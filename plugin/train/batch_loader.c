@@ -70,7 +70,8 @@ static void *load_batch(void *arg)
     d->w = c->w;
     d->h = c->h;
     d->X.rows = c->batch;
-    d->X.cols = c->w * c->h * 3;
+    const int channels = c->c == 1 ? 1 : 3;
+    d->X.cols = c->w * c->h * channels;
     d->X.vals = calloc(c->batch, sizeof(float *));
     d->y = make_matrix(c->batch, c->classes);
     for (int i = 0; i < c->batch; ++i) {
@@ -86,6 +87,11 @@ static void *load_batch(void *arg)
         }
         image crop = augment(im, draw, c);
         free_image(im);
+        if (channels == 1) { /* distortion works on colour: grey after it */
+            image grey = mcd_network_image(crop, 0, 0, 1);
+            free_image(crop);
+            crop = grey;
+        }
         d->X.vals[i] = crop.data;
         if (c->labels) {
             int k = mcd_label_of(path, c->labels, c->classes);

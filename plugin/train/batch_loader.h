@@ -27,7 +27,9 @@ typedef struct batch_loader_config {
     char **labels;   /* NULL: unlabeled, all-zero truth */
     int classes;
     int batch;       /* images per batch */
-    int w, h;        /* the network's input size; images are read as 3 channels */
+    int w, h;        /* the network's input size */
+    int c;           /* its channels: 3, or 1 (luma, io/image_io.h's mcd_network_image);
+                      * images are read and augmented in colour either way; 0 means 3 */
     /* augmentation, as Darknet's load_args: crop short side in [min, max] pixels, aspect
      * and saturation/exposure scales in [1/x, x], hue shift and angle (degrees) in [-x, x] */
     int min, max;
