@@ -25,6 +25,7 @@
 #include "test_util.h"
 #include "ood/threshold_file.h"
 #include "io/video_writer.h"
+#include "train/batch_loader.h"
 #include "network/weights_file.h"
 
 #define TINY_CFG TEST_CFG_DIR "/detect-tiny.cfg"
@@ -668,6 +669,117 @@ static void test_class_names_fallback(void)
     CU_ASSERT_STRING_EQUAL(json_str(&o[0], "class"), "1");
 }
 
+/* One colour picture, its luma computed here from the bytes written. */
+#define SWATCH 8 /* the grey network's input size: no resizing */
+static double swatch_luma[SWATCH * SWATCH];
+
+static int write_colour_swatch(const char *name)
+{
+    image im = make_image(SWATCH, SWATCH, 3);
+    const int n = SWATCH * SWATCH;
+    for (int i = 0; i < n; ++i) {
+        int r = (37 * i + 11) % 256, g = (91 * i + 50) % 256, b = (13 * i + 200) % 256;
+        im.data[i] = r / 255.0f, im.data[n + i] = g / 255.0f, im.data[2 * n + i] = b / 255.0f;
+        swatch_luma[i] = (0.299 * r + 0.587 * g + 0.114 * b) / 255.0;
+    }
+    mcd_canvas *c = mcd_canvas_plain(im);
+    int rc = mcd_canvas_save(c, path_in(name));
+    mcd_canvas_free(c);
+    free_image(im);
+    return rc;
+}
+
+/* Largest |a - luma| over the swatch, or over its mirror image when mirrored. */
+static double luma_error(const float *a, int mirrored)
+{
+    double worst = 0;
+    for (int y = 0; y < SWATCH; ++y)
+        for (int x = 0; x < SWATCH; ++x) {
+            double want = swatch_luma[y * SWATCH + (mirrored ? SWATCH - 1 - x : x)];
+            double d = fabs(a[y * SWATCH + x] - want);
+            if (d > worst) worst = d;
+        }
+    return worst;
+}
+
+/* The number after the n-th comma of the first data row of a CSV file. */
+static double csv_column(const char *path, int n)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096] = "";
+    if (!f) return NAN;
+    if (!fgets(line, sizeof line, f) || !fgets(line, sizeof line, f)) line[0] = 0;
+    fclose(f);
+    const char *p = line;
+    for (int i = 0; i < n && p; ++i) p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
+    return p && *p ? atof(p) : NAN;
+}
+
+static void test_one_grey_path(void)
+{
+    /* a colour picture as a 1-channel network's input, the same in every verb: the
+     * reader behind valid, calibrate and the checkpoint choice ... */
+    CU_ASSERT_EQUAL_FATAL(write_colour_swatch("swatch.png"), 0);
+    char png[512]; /* path_in's buffers are reused */
+    snprintf(png, sizeof png, "%s", path_in("swatch.png"));
+    image read, colour;
+    CU_ASSERT_EQUAL_FATAL(mcd_read_image(png, SWATCH, SWATCH, 1, &read), 0);
+    CU_ASSERT_EQUAL(read.c, 1);
+    CU_ASSERT(luma_error(read.data, 0) < 1e-6);
+    /* ... the detector's (a decoded colour picture or video frame) ... */
+    CU_ASSERT_EQUAL_FATAL(mcd_read_image(png, 0, 0, 3, &colour), 0);
+    image det = mcd_network_image(colour, SWATCH, SWATCH, 1);
+    CU_ASSERT(luma_error(det.data, 0) < 1e-6);
+    /* ... and the training loader's, augmentation off (it may mirror) */
+    char *paths[1] = {png};
+    batch_loader_config lc = {.paths = paths, .npaths = 1, .list_name = "swatch", .classes = CLASSES,
+                              .batch = 1, .w = SWATCH, .h = SWATCH, .c = 1, .min = SWATCH,
+                              .max = SWATCH, .aspect = 1, .saturation = 1, .exposure = 1, .seed = 3};
+    batch_loader l;
+    data d;
+    batch_loader_start(&l, &lc);
+    CU_ASSERT_EQUAL_FATAL(batch_loader_next(&l, &d), 0);
+    batch_loader_stop(&l);
+    CU_ASSERT_EQUAL(d.X.cols, SWATCH * SWATCH);
+    CU_ASSERT(fmin(luma_error(d.X.vals[0], 0), luma_error(d.X.vals[0], 1)) < 1e-4);
+    free_data(d);
+    free_image(read);
+    free_image(colour);
+    free_image(det);
+
+    /* the verbs themselves give the score of that grey input */
+    double m = 0;
+    for (int i = 0; i < SWATCH * SWATCH; ++i) m += swatch_luma[i] / (SWATCH * SWATCH);
+    expected e = expect(m);
+    char data[1200], cmd[4096];
+    snprintf(data, sizeof data, "classes=3\nnames=%s\nvalid=%s\nid_test=%s\nood=%s\n",
+             path_in("tiny.names"), path_in("swatch.list"), path_in("swatch.list"),
+             path_in("swatch.list"));
+    CU_ASSERT_EQUAL_FATAL(write_text("swatch.list", png) || write_text("swatch.data", data), 0);
+    int rc = run("%s %s -data %s -thresh 1 %s -json > %s", GREY_CFG, path_in("grey.weights"),
+                 path_in("swatch.data"), png, path_in("swatch.jsonl"));
+    if (rc) printf("\n%s\n", out);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    static json_obj o[1];
+    double score = NAN;
+    CU_ASSERT_EQUAL_FATAL(read_json_lines(path_in("swatch.jsonl"), o, 1), 1);
+    CU_ASSERT_EQUAL(json_num(&o[0], "score", &score), 0);
+    CU_ASSERT(fabs(score - e.score) < 1e-5);
+    snprintf(cmd, sizeof cmd, "%s mcd valid %s %s -data %s -csv %s", test_darknet_bin(), GREY_CFG,
+             path_in("grey.weights"), path_in("swatch.data"), path_in("swatch.csv"));
+    CU_ASSERT_EQUAL_FATAL(test_run_command(cmd, out, sizeof out), 0);
+    CU_ASSERT(fabs(csv_column(path_in("swatch.csv"), 7) - e.score) < 1e-5); /* mcd_l1 */
+    snprintf(cmd, sizeof cmd, "%s mcd calibrate %s %s -data %s -tpr 1", test_darknet_bin(),
+             GREY_CFG, path_in("grey.weights"), path_in("swatch.data"));
+    CU_ASSERT_EQUAL_FATAL(test_run_command(cmd, out, sizeof out), 0);
+    mcd_threshold t;
+    char tp[512];
+    mcd_threshold_path(path_in("grey.weights"), tp, sizeof tp);
+    CU_ASSERT_EQUAL_FATAL(mcd_threshold_load(tp, &t), 0);
+    CU_ASSERT(fabs(t.threshold - e.score) < 1e-5); /* one image kept: its own score */
+    remove(tp);
+}
+
 static void test_bad_inputs(void)
 {
     /* a missing image among good ones: the others still run, the exit status says so */
@@ -734,6 +846,8 @@ int add_detect_suite(void)
            !CU_add_test(s, "JSON escapes file names", test_json_escaping) ||
            !CU_add_test(s, "annotated images: -out, -outdir", test_annotated_images) ||
            !CU_add_test(s, "threshold: file, -thresh, neither", test_threshold_sources) ||
+           !CU_add_test(s, "one colour image: the same grey input for training, valid, "
+                           "calibrate and detect", test_one_grey_path) ||
            !CU_add_test(s, "class names: -data, fallback to indices",
                         test_class_names_fallback) ||
            !CU_add_test(s, "bad inputs: clear errors, exit 1, the rest still runs",

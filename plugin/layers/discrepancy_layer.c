@@ -42,21 +42,29 @@ static double plogp(double p)
     return p > 0 ? p * log(p) : 0.0;
 }
 
-static double entropy(const float *p, int classes)
+double mcd_entropy(const double *p, int classes)
 {
     double h = 0;
     for (int k = 0; k < classes; ++k) h -= plogp(p[k]);
     return h;
 }
 
+/* H of one image's float probabilities, through a scratch of classes doubles. */
+static double entropy(const float *p, int classes, double *scratch)
+{
+    for (int k = 0; k < classes; ++k) scratch[k] = p[k];
+    return mcd_entropy(scratch, classes);
+}
+
 float mcd_discrepancy_loss(const float *p1, const float *p2, int batch, int classes,
                            float margin, float weight, float *delta1, float *delta2,
                            float *h1, float *h2)
 {
+    double small[64], *scratch = classes <= 64 ? small : malloc(sizeof(double) * classes);
     double sum1 = 0, sum2 = 0;
     for (int b = 0; b < batch; ++b) {
-        sum1 += entropy(p1 + b * classes, classes);
-        sum2 += entropy(p2 + b * classes, classes);
+        sum1 += entropy(p1 + b * classes, classes, scratch);
+        sum2 += entropy(p2 + b * classes, classes, scratch);
     }
     double mean1 = sum1 / batch, mean2 = sum2 / batch;
     double hinge = margin - (mean1 - mean2);
@@ -66,6 +74,7 @@ float mcd_discrepancy_loss(const float *p1, const float *p2, int batch, int clas
     if (hinge <= 0) {
         if (delta1) memset(delta1, 0, n * sizeof(float));
         if (delta2) memset(delta2, 0, n * sizeof(float));
+        if (scratch != small) free(scratch);
         return 0;
     }
     /* dH/dz_j = -p_j (log p_j + H). L = w (m - mean H1 + mean H2), so
@@ -73,7 +82,7 @@ float mcd_discrepancy_loss(const float *p1, const float *p2, int batch, int clas
     double s = (double)weight / batch;
     for (int b = 0; b < batch; ++b) {
         const float *q1 = p1 + b * classes, *q2 = p2 + b * classes;
-        double e1 = entropy(q1, classes), e2 = entropy(q2, classes);
+        double e1 = entropy(q1, classes, scratch), e2 = entropy(q2, classes, scratch);
         for (int k = 0; k < classes; ++k) {
             double g1 = q1[k] > 0 ? q1[k] * (log(q1[k]) + e1) : 0.0;
             double g2 = q2[k] > 0 ? q2[k] * (log(q2[k]) + e2) : 0.0;
@@ -81,6 +90,7 @@ float mcd_discrepancy_loss(const float *p1, const float *p2, int batch, int clas
             if (delta2) delta2[b * classes + k] = (float)(s * g2);
         }
     }
+    if (scratch != small) free(scratch);
     return (float)(weight * hinge);
 }
 

@@ -34,6 +34,10 @@ float mcd_discrepancy_loss(const float *p1, const float *p2, int batch, int clas
                            float margin, float weight, float *delta1, float *delta2,
                            float *h1, float *h2);
 
+/* H(p) = -sum_k p_k ln p_k (0 ln 0 = 0), in double: the loss's entropy, and the OOD
+ * scores' (ood/ood_scores.c). */
+double mcd_entropy(const double *p, int classes);
+
 /* Mean entropies of head 1 and head 2 over the last forward pass. */
 float mcd_discrepancy_mean_entropy(const layer *l, int head);
 float mcd_discrepancy_margin(const layer *l);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "io/image_io.h"
+#include "layers/discrepancy_layer.h"
 #include "backend/inference.h"
 #include "util/mcd_error.h"
 #include "network/weights_file.h"
@@ -36,14 +37,6 @@ const char *ood_score_title(int kind)
 double ood_score_oodness(int kind, double raw)
 {
     return kind >= 0 && kind < OOD_NSCORES ? orientation[kind] * raw : raw;
-}
-
-static double entropy(const double *p, int k)
-{
-    double h = 0;
-    for (int i = 0; i < k; ++i)
-        if (p[i] > 0) h -= p[i] * log(p[i]);
-    return h;
 }
 
 static int argmax(const double *v, int k)
@@ -75,12 +68,12 @@ void ood_scores_compute(const float *p1, const float *p2, const float *z1, const
     out->pred2 = argmax(q2, K);
     out->pred_avg = argmax(qa, K);
     out->raw[OOD_MCD_L1] = l1;
-    out->raw[OOD_ENTROPY_GAP] = entropy(q1, K) - entropy(q2, K);
+    out->raw[OOD_ENTROPY_GAP] = mcd_entropy(q1, K) - mcd_entropy(q2, K);
     out->raw[OOD_MSP1] = q1[out->pred1];
     out->raw[OOD_MSP_AVG] = qa[out->pred_avg];
     out->raw[OOD_MAX_LOGIT1] = zmax;
     out->raw[OOD_ENERGY1] = -(zmax + log(sum));
-    out->raw[OOD_ENTROPY_AVG] = entropy(qa, K);
+    out->raw[OOD_ENTROPY_AVG] = mcd_entropy(qa, K);
     if (q1 != small) free(q1);
 }
 
