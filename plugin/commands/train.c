@@ -35,7 +35,7 @@
 #include "network/mcd_network.h"
 #include "ood/ood_metrics.h"
 #include "option_list.h"
-#include "train/train_config.h"
+#include "network/train_config.h"
 #include "train/weight_average.h"
 #include "network/weights_file.h"
 

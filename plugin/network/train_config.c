@@ -1,4 +1,4 @@
-#include "train/train_config.h"
+#include "network/train_config.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,7 @@
 /* The MCD training schedule: keys of the cfg's [net] section that the plugin reads beside
  * Darknet's own (Darknet ignores unknown [net] keys, so stock commands still load the cfg).
+ * It sits with the network code, not the trainer, because the cfg parser (mcd_network.c)
+ * checks these keys for every command: the trainer reads them, the parser vets them.
  *
  * Pre-training uses Darknet's keys as `darknet classifier train` would: batch, learning_rate,
  * momentum, decay, policy/steps/scales, max_batches (= pre-training batches), and the
