@@ -5,12 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "io/image_io.h"
 #include "backend/inference.h"
 #include "util/mcd_error.h"
+#include "util/wall_clock.h"
 #include "network/weights_file.h"
 
 static const char *const names[OOD_NSCORES] = {
@@ -171,13 +171,6 @@ static void *load_batch(void *arg)
     return NULL;
 }
 
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
 int ood_score_images(network *net, const mcd_layout *m, char **paths, int n,
                      const char *list_name, const char *label, ood_image_scores *out)
 {
@@ -201,7 +194,7 @@ int ood_score_images(network *net, const mcd_layout *m, char **paths, int n,
                              .inputs = inputs, .buf = buf[i]};
     const int progress = label && nbatches > 1;
     const int tty = isatty(2);
-    const double t0 = now_seconds();
+    const double t0 = mcd_now_seconds();
     double last = t0;
     int rc = 0;
 
@@ -231,7 +224,7 @@ int ood_score_images(network *net, const mcd_layout *m, char **paths, int n,
         for (int b = 0; b < cur->count; ++b)
             ood_scores_from_network(net, m, b, &out[cur->start + b]);
         if (have_next) pthread_join(thread, NULL);
-        double t = now_seconds();
+        double t = mcd_now_seconds();
         int done = cur->start + cur->count;
         if (progress && (done == n || t - last >= (tty ? 0.5 : 10.0))) {
             fprintf(stderr, "%s%s: %d/%d images, %.0f images/s%s", tty ? "\r" : "", label, done,
