@@ -10,7 +10,7 @@
 #include "train/checkpoint_choice.h"
 #include "util/mcd_error.h"
 #include "test_util.h"
-#include "train/train_config.h"
+#include "network/train_config.h"
 
 typedef struct check {
     double flagged, acc;

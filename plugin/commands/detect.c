@@ -11,14 +11,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backend/gemm_backend.h"
@@ -32,7 +30,10 @@
 #include "ood/detector.h"
 #include "ood/threshold_file.h"
 #include "util/mcd_error.h"
+#include "util/file_paths.h"
+#include "util/stop_signal.h"
 #include "util/string_list.h"
+#include "util/wall_clock.h"
 
 #define DEFAULT_VIDEO_FPS 25.0
 #define FROM_LIST 1 /* the tag of a -list FILE among the inputs */
@@ -146,13 +147,6 @@ static void report_error(detect_run *r)
 {
     fprintf(stderr, "darknet: error: %s\n", mcd_last_error());
     ++r->failed;
-}
-
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
 }
 
 /* --- output ------------------------------------------------------------------------ */
@@ -431,21 +425,6 @@ static void detect_image(detect_run *run, const char *path)
     free_image(orig);
 }
 
-static int make_dir(const char *dir)
-{
-    struct stat st;
-    if (stat(dir, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) return 0;
-        mcd_set_error("-outdir '%s' is not a directory", dir);
-        return -1;
-    }
-    if (mkdir(dir, 0777) != 0) {
-        mcd_set_error("cannot make directory '%s': %s", dir, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 /* Paths from standard input, like Darknet's `classifier predict`: one per line, with a
  * prompt on a terminal. */
 static void detect_stdin(detect_run *run)
@@ -484,7 +463,7 @@ static int run_images(detect_run *run)
         mcd_set_error("-out FILE takes one image (here %s): use -outdir DIR",
                       from_stdin ? "paths from standard input" : "several");
         rc = -1;
-    } else if (o->outdir && make_dir(o->outdir)) {
+    } else if (o->outdir && mcd_make_dirs(o->outdir)) {
         rc = -1;
     } else {
         for (int i = 0; i < paths.n; ++i) detect_image(run, paths.v[i]);
@@ -496,14 +475,7 @@ static int run_images(detect_run *run)
 
 /* --- video ----------------------------------------------------------------------------- */
 
-static volatile sig_atomic_t stop_requested;
 static char window_name[] = "darknet mcd detect";
-
-static void on_signal(int sig)
-{
-    stop_requested = 1;
-    signal(sig, SIG_DFL); /* a second Ctrl-C ends the process at once */
-}
 
 /* A video being read, shown and written, frame after frame. */
 typedef struct video_run {
@@ -513,6 +485,7 @@ typedef struct video_run {
     mcd_video_writer *writer;
     long frames, ood;
     double net_seconds, t_start;
+    int quit; /* Esc or q in the window */
 } video_run;
 
 /* The annotated frame to the window and to -out's video (opened on the first frame). */
@@ -538,7 +511,7 @@ static int show_and_write(detect_run *run, video_run *v, image frame, const mcd_
         if (v->frames == 0) make_window(window_name, mcd_canvas_width(c), mcd_canvas_height(c), 0);
         int key = mcd_canvas_show(c, window_name, 1);
         if (key == -2) rc = -1;
-        if (key == 27 || key == 'q') stop_requested = 1;
+        if (key == 27 || key == 'q') v->quit = 1;
     }
     mcd_canvas_free(c);
     return rc;
@@ -548,16 +521,16 @@ static int show_and_write(detect_run *run, video_run *v, image frame, const mcd_
 static int video_frame(detect_run *run, video_run *v, image frame)
 {
     mcd_verdict_result r;
-    double t0 = now_seconds();
+    double t0 = mcd_now_seconds();
     int rc = mcd_detector_classify(&run->det, frame, &r);
-    v->net_seconds += now_seconds() - t0;
+    v->net_seconds += mcd_now_seconds() - t0;
     if (rc) {
         mcd_set_error("frame %ld: %s", v->frames, mcd_last_error());
         return -1;
     }
     const detect_options *o = run->o;
     record rec = {NULL, v->frames, 0, &r, run->det.threshold};
-    rec.time = o->video && v->src_fps > 0 ? v->frames / v->src_fps : now_seconds() - v->t_start;
+    rec.time = o->video && v->src_fps > 0 ? v->frames / v->src_fps : mcd_now_seconds() - v->t_start;
     emit(run, &rec);
     v->ood += r.ood;
     return (o->out || v->window) ? show_and_write(run, v, frame, &r) : 0;
@@ -576,7 +549,7 @@ static int open_video(const detect_options *o, video_run *v)
             fprintf(stderr, "note: cannot open a window on DISPLAY=%s; going on without one\n",
                     display);
     }
-    v->t_start = now_seconds();
+    v->t_start = mcd_now_seconds();
     return 0;
 }
 
@@ -584,7 +557,7 @@ static int open_video(const detect_options *o, video_run *v)
 static void close_video(detect_run *run, video_run *v, int rc)
 {
     const detect_options *o = run->o;
-    double seconds = now_seconds() - v->t_start;
+    double seconds = mcd_now_seconds() - v->t_start;
     mcd_video_close(v->cap);
     int wrote = v->writer != NULL;
     if (v->writer && mcd_video_writer_close(v->writer)) {
@@ -611,10 +584,9 @@ static int run_video(detect_run *run)
     video_run v;
     if (open_video(o, &v)) return -1;
     int rc = 0;
-    stop_requested = 0;
-    void (*old_int)(int) = signal(SIGINT, on_signal);
-    void (*old_term)(int) = signal(SIGTERM, on_signal);
-    while (!rc && !stop_requested && (o->max_frames == 0 || v.frames < o->max_frames)) {
+    mcd_stop_signal_install(); /* Ctrl-C ends the stream politely, a second one at once */
+    while (!rc && !v.quit && !mcd_stop_signal() &&
+           (o->max_frames == 0 || v.frames < o->max_frames)) {
         image frame = get_image_from_stream(v.cap);
         if (!frame.data) break;
         rc = video_frame(run, &v, frame);
@@ -622,8 +594,7 @@ static int run_video(detect_run *run)
         if (rc) report_error(run);
         else ++v.frames;
     }
-    signal(SIGINT, old_int);
-    signal(SIGTERM, old_term);
+    mcd_stop_signal_restore();
     close_video(run, &v, rc);
     return 0;
 }

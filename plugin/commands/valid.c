@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands/command_line.h"
@@ -20,6 +19,7 @@
 #include "ood/plot_ood.h"
 #include "ood/threshold_file.h"
 #include "option_list.h"
+#include "util/file_paths.h"
 #include "util/mcd_error.h"
 
 #define MAX_SETS 64
@@ -214,12 +214,11 @@ static int check_outputs(const valid_options *o)
     }
     if (!o->plot) return 0;
     if (ood_plot_available()) return -1;
-    struct stat st;
-    if (stat(o->plot, &st) != 0 && mkdir(o->plot, 0777) != 0) {
-        mcd_set_error("cannot create -plot directory '%s': %s", o->plot, strerror(errno));
+    if (mcd_make_dirs(o->plot)) {
+        mcd_set_error("-plot: %s", mcd_last_error());
         return -1;
     }
-    if (stat(o->plot, &st) != 0 || !S_ISDIR(st.st_mode) || access(o->plot, W_OK) != 0) {
+    if (access(o->plot, W_OK) != 0) {
         mcd_set_error("-plot '%s' is not a writable directory", o->plot);
         return -1;
     }

@@ -78,11 +78,7 @@ extern "C" int mcd_check_paths(char **paths, int n, const char *list_name)
 {
     for (int i = 0; i < n; ++i)
         if (check_file(paths[i])) {
-            if (list_name) {
-                char msg[1024];
-                snprintf(msg, sizeof msg, "%s:%d: %s", list_name, i + 1, mcd_last_error());
-                mcd_set_error("%s", msg);
-            }
+            if (list_name) mcd_set_error("%s:%d: %s", list_name, i + 1, mcd_last_error());
             return -1;
         }
     return 0;

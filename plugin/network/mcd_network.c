@@ -18,7 +18,7 @@
 #include "network/mcd_network.h"
 #include "layers/split_layer.h"
 #include "network/stock_section_check.h"
-#include "train/train_config.h"
+#include "network/train_config.h"
 
 enum section_kind { SEC_STOCK, SEC_SPLIT, SEC_HEAD, SEC_DISCREPANCY, SEC_L1 };
 

@@ -5,13 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "io/image_io.h"
 #include "layers/discrepancy_layer.h"
 #include "backend/inference.h"
 #include "util/mcd_error.h"
+#include "util/wall_clock.h"
 #include "network/weights_file.h"
 
 static const char *const names[OOD_NSCORES] = {
@@ -98,9 +98,7 @@ network *ood_load_network(const char *cfg, const char *weights, mcd_layout *m)
     network *net = mcd_parse_network_cfg(cfg);
     if (!net) return NULL;
     if (mcd_find_layout(net, m)) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s: %s", cfg, mcd_last_error());
-        mcd_set_error("%s", msg);
+        mcd_set_error("%s: %s", cfg, mcd_last_error());
         free_network(net);
         return NULL;
     }
@@ -145,13 +143,6 @@ static void *load_batch(void *arg)
     return NULL;
 }
 
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
 int ood_score_images(network *net, const mcd_layout *m, char **paths, int n,
                      const char *list_name, const char *label, ood_image_scores *out)
 {
@@ -175,7 +166,7 @@ int ood_score_images(network *net, const mcd_layout *m, char **paths, int n,
                              .inputs = inputs, .buf = buf[i]};
     const int progress = label && nbatches > 1;
     const int tty = isatty(2);
-    const double t0 = now_seconds();
+    const double t0 = mcd_now_seconds();
     double last = t0;
     int rc = 0;
 
@@ -205,7 +196,7 @@ int ood_score_images(network *net, const mcd_layout *m, char **paths, int n,
         for (int b = 0; b < cur->count; ++b)
             ood_scores_from_network(net, m, b, &out[cur->start + b]);
         if (have_next) pthread_join(thread, NULL);
-        double t = now_seconds();
+        double t = mcd_now_seconds();
         int done = cur->start + cur->count;
         if (progress && (done == n || t - last >= (tty ? 0.5 : 10.0))) {
             fprintf(stderr, "%s%s: %d/%d images, %.0f images/s%s", tty ? "\r" : "", label, done,

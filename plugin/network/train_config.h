@@ -1,13 +1,16 @@
 /* The MCD training schedule: keys of the cfg's [net] section that the plugin reads beside
  * Darknet's own (Darknet ignores unknown [net] keys, so stock commands still load the cfg).
+ * It sits with the network code, not the trainer, because the cfg parser (mcd_network.c)
+ * checks these keys for every command: the trainer reads them, the parser vets them.
  *
  * Pre-training uses Darknet's keys as `darknet classifier train` would: batch, learning_rate,
  * momentum, decay, policy/steps/scales, max_batches (= pre-training batches), and the
  * augmentation keys (min_crop, max_crop, angle, aspect, exposure, saturation, hue).
  * Fine-tuning (MCD's step A + step B per iteration) uses these:
  *
- *   data=cfg/fmnist.data            the data set (a `-data` option overrides)
- *   finetune_batches=860            fine-tuning iterations (0: pre-training only)
+ *   data=cfg/fmnist.data            the data set of every verb (a `-data` option overrides;
+ *                                   read by io/data_lists.c:mcd_resolve_data_file)
+ *   finetune_batches=0              fine-tuning iterations (0: pre-training only)
  *   finetune_learning_rate=0.01     constant, as in the official code
  *   finetune_momentum=0.9
  *   finetune_decay=0.0001
@@ -30,7 +33,6 @@
 #define MCD_TRAIN_CONFIG_H
 
 typedef struct mcd_train_config {
-    char data[1024];
     int finetune_batches;
     float finetune_learning_rate;
     float finetune_momentum;

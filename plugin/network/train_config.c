@@ -1,4 +1,4 @@
-#include "train/train_config.h"
+#include "network/train_config.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -39,8 +39,7 @@ static int check_flag(const char *file, const cfg_section *s, const char *key, i
 
 int mcd_read_train_section(const char *f, const cfg_section *s, mcd_train_config *tc)
 {
-    const char *data = cfg_find_str(s, "data");
-    snprintf(tc->data, sizeof tc->data, "%s", data ? data : "cfg/fmnist.data");
+    cfg_find_str(s, "data"); /* a known key: mcd_resolve_data_file reads it */
     int rc = cfg_find_int(f, s, "finetune_batches", 0, &tc->finetune_batches) ||
              cfg_find_float(f, s, "finetune_learning_rate", 0.01f, &tc->finetune_learning_rate) ||
              cfg_find_float(f, s, "finetune_momentum", 0.9f, &tc->finetune_momentum) ||

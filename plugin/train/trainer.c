@@ -1,0 +1,409 @@
+/* The trainer's set-up, its two phases and the pass that both run (see trainer.h). The
+ * files it writes are checkpoints.c's, its reports train_log.c's, its checkpoint choice
+ * checkpoint_score.c's; here is the order of things. */
+#include "train/trainer.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "darknet.h"
+#include "io/data_lists.h"
+#include "layers/discrepancy_layer.h"
+#include "network/mcd_network.h"
+#include "network/train_config.h"
+#include "network/weights_file.h"
+#include "train/batch_loader.h"
+#include "train/checkpoint_score.h"
+#include "train/checkpoints.h"
+#include "train/train_data.h"
+#include "train/train_log.h"
+#include "util/file_paths.h"
+#include "util/mcd_error.h"
+#include "util/stop_signal.h"
+
+typedef struct trainer {
+    network *net;
+    mcd_layout m;
+    mcd_train_config tc;
+    const mcd_train_options *opt;
+    unsigned long seed;
+    mcd_train_data data;
+    mcd_checkpoints ck;
+    mcd_train_log log;
+    mcd_selection sel;
+    batch_loader lload, uload; /* labeled, unlabeled */
+} trainer;
+
+/* --- set-up ---------------------------------------------------------------------------- */
+
+/* The cfg's schedule and network, with the options' overrides. */
+static int read_network(trainer *t)
+{
+    const mcd_train_options *o = t->opt;
+    if (mcd_read_train_config(o->cfg, &t->tc)) return -1;
+    t->seed = o->seed >= 0 ? (unsigned long)o->seed : (unsigned long)time(0);
+    srand((unsigned)t->seed); /* the heads' initial weights, the checkpoint-choice subsets */
+    t->net = mcd_parse_network_cfg(o->cfg);
+    if (!t->net) return -1;
+    if (mcd_find_layout(t->net, &t->m)) {
+        mcd_set_error("%s: %s", o->cfg, mcd_last_error());
+        return -1;
+    }
+    if (t->net->c != 1 && t->net->c != 3) {
+        mcd_set_error("%s: [net] channels=%d: images are read as 3 channels (colour) or 1 "
+                      "(grey)", o->cfg, t->net->c);
+        return -1;
+    }
+    if (o->pretrain_batches >= 0) t->net->max_batches = o->pretrain_batches;
+    if (o->finetune_batches >= 0) t->tc.finetune_batches = o->finetune_batches;
+    return 0;
+}
+
+static int load_start_weights(trainer *t)
+{
+    network *net = t->net;
+    const mcd_train_options *o = t->opt;
+    if (o->weights && mcd_load_weights(net, o->weights, net->n, 1)) return -1;
+    if (o->trunk) {
+        int n = o->trunk_layers >= 0 ? o->trunk_layers : t->m.split;
+        if (n > t->m.split) {
+            mcd_set_error("-trunk_layers %d reaches past the trunk (it ends at layer %d)", n,
+                          t->m.split);
+            return -1;
+        }
+        if (mcd_load_weights(net, o->trunk, n, 0)) return -1;
+        *net->seen = 0; /* a classifier's schedule is not ours */
+        printf("loaded layers 0-%d of %s into the trunk\n", n - 1, o->trunk);
+    }
+    if (o->clear) *net->seen = 0;
+    return 0;
+}
+
+static int setup(trainer *t)
+{
+    if (read_network(t)) return -1;
+    mcd_base_name(t->opt->cfg, ".cfg", t->ck.base, sizeof t->ck.base);
+    char datafile[4096];
+    if (mcd_resolve_data_file(t->opt->cfg, t->opt->data, datafile, sizeof datafile, NULL) ||
+        load_start_weights(t) ||
+        mcd_train_data_load(&t->data, datafile, t->opt->backup, t->net, &t->tc, t->m.classes))
+        return -1;
+    snprintf(t->ck.backup, sizeof t->ck.backup, "%s", t->data.backup);
+    mcd_checkpoint_remove_stale(&t->ck);
+    t->sel = (mcd_selection){.net = t->net, .m = &t->m, .tc = &t->tc,
+                             .id = &t->data.sel_id, .unl = &t->data.sel_unl};
+    return mcd_train_log_open(&t->log, t->ck.backup, t->ck.base, t->net->max_batches,
+                              t->tc.finetune_batches);
+}
+
+static void trainer_free(trainer *t)
+{
+    mcd_train_log_close(&t->log);
+    mcd_train_data_free(&t->data);
+    mcd_average_free(&t->ck.avg);
+    if (t->net) free_network(t->net);
+    t->net = NULL;
+}
+
+/* Streams of the loaders' random numbers: one per loader and phase. */
+enum { STREAM_PRETRAIN = 1, STREAM_FINETUNE_LABELED, STREAM_FINETUNE_UNLABELED };
+
+/* Start a loader of the labeled or the unlabeled list at batch `first` of its stream. */
+static void start_loader(trainer *t, batch_loader *l, int labeled, int augment, int stream,
+                         size_t first)
+{
+    network *net = t->net;
+    const mcd_train_data *d = &t->data;
+    batch_loader_config c = {
+        .paths = labeled ? d->train_paths : d->unl_paths,
+        .npaths = labeled ? d->ntrain : d->nunl,
+        .list_name = labeled ? d->train_list : d->unl_list,
+        .labels = labeled ? d->labels : NULL, .classes = d->classes,
+        .batch = net->batch, .w = net->w, .h = net->h, .c = net->c,
+        .seed = t->seed, .stream = (uint64_t)stream, .first = first,
+    };
+    if (augment) {
+        c.min = net->min_ratio * net->w;
+        c.max = net->max_ratio * net->w;
+        c.angle = net->angle;
+        c.aspect = net->aspect;
+        c.exposure = net->exposure;
+        c.saturation = net->saturation;
+        c.hue = net->hue;
+    } else { /* identity crop; random flips still, as Darknet's loader does */
+        c.min = c.max = net->w;
+        c.aspect = c.exposure = c.saturation = 1;
+    }
+    batch_loader_start(l, &c);
+}
+
+/* --- one pass -------------------------------------------------------------------------- */
+
+/* A labeled pass's figures for the log; -1 if a loss is not finite. */
+static int log_labeled_pass(trainer *t, data d)
+{
+    network *net = t->net;
+    layer *s1 = &net->layers[t->m.softmax1], *s2 = &net->layers[t->m.softmax2];
+    double ce1 = s1->cost[0] / net->batch, ce2 = s2->cost[0] / net->batch;
+    if (!isfinite(ce1) || !isfinite(ce2)) return -1;
+    int K = t->data.classes, correct = 0;
+    for (int b = 0; b < net->batch; ++b) {
+        int best = 0, truth_k = 0;
+        for (int k = 0; k < K; ++k) {
+            if (s1->output[b * K + k] > s1->output[b * K + best]) best = k;
+            if (d.y.vals[b][k] > d.y.vals[b][truth_k]) truth_k = k;
+        }
+        correct += best == truth_k;
+    }
+    mcd_train_log_labeled(&t->log, ce1, ce2, (double)correct / net->batch, net->batch);
+    return 0;
+}
+
+/* An unlabeled pass's figures for the log; -1 if the loss is not finite. */
+static int log_unlabeled_pass(trainer *t)
+{
+    network *net = t->net;
+    layer *dl = &net->layers[t->m.discrepancy];
+    double lu = dl->cost[0] / net->batch; /* the layer reports batch * L_u */
+    if (!isfinite(lu)) return -1;
+    mcd_train_log_unlabeled(&t->log, lu, mcd_discrepancy_mean_entropy(dl, 1),
+                            mcd_discrepancy_mean_entropy(dl, 2), net->batch);
+    return 0;
+}
+
+/* One forward + backward pass; labeled passes train the heads with CE, unlabeled passes
+ * (no truth) with [mcd_discrepancy]. Returns 0, or -1 if a loss is not finite. */
+static int train_pass(trainer *t, data d, int labeled)
+{
+    network *net = t->net;
+    for (int i = 0; i < net->batch; ++i)
+        memcpy(net->input + (size_t)i * net->inputs, d.X.vals[i], sizeof(float) * net->inputs);
+    float *truth = net->truth;
+    if (labeled)
+        for (int i = 0; i < net->batch; ++i)
+            memcpy(net->truth + (size_t)i * net->truths, d.y.vals[i], sizeof(float) * net->truths);
+    else
+        net->truth = NULL;
+    net->train = 1;
+    forward_network(net);
+    backward_network(net);
+    net->truth = truth;
+    return labeled ? log_labeled_pass(t, d) : log_unlabeled_pass(t);
+}
+
+static int diverged(trainer *t, const char *phase, size_t step)
+{
+    mcd_set_error("the loss is not finite (NaN or Inf) at %s batch %zu: training stopped "
+                  "without saving; the last good checkpoint is in %s/ (try a lower "
+                  "learning rate)", phase, step, t->ck.backup);
+    return -1;
+}
+
+/* The loader's next batch, one pass on it (labeled or not); 0, or -1 with the error set:
+ * the batch could not be loaded, or the loss diverged at `phase` batch `step`. */
+static int train_next(trainer *t, batch_loader *l, int labeled, const char *phase, size_t step)
+{
+    data d;
+    int rc = 0;
+    if (batch_loader_next(l, &d)) rc = -1;
+    else if (train_pass(t, d, labeled)) rc = diverged(t, phase, step);
+    free_data(d);
+    return rc;
+}
+
+/* 1 after saving BASE.weights when SIGINT or SIGTERM came; 0 when none did; -1 when the
+ * save failed. */
+static int stop_for_signal(trainer *t)
+{
+    int sig = mcd_stop_signal();
+    if (!sig) return 0;
+    fprintf(stderr, "\n%s: saving a checkpoint and stopping\n",
+            sig == SIGINT ? "interrupted" : "terminated");
+    if (mcd_checkpoint_save_latest(&t->ck, t->net)) return -1;
+    fprintf(stderr, "saved %s/%s.weights; resume with: darknet mcd train %s %s/%s.weights\n",
+            t->ck.backup, t->ck.base, t->opt->cfg, t->ck.backup, t->ck.base);
+    return 1;
+}
+
+/* --- pre-training ---------------------------------------------------------------------- */
+
+static int run_pretraining(trainer *t)
+{
+    network *net = t->net;
+    size_t P = net->max_batches;
+    if (get_current_batch(net) >= P) return 0;
+    static const char *policies[] = {"constant", "step", "exp", "poly", "steps", "sig", "random"};
+    int pol = net->policy;
+    printf("pre-training: batches %zu to %zu, batch %d, lr %g now (base %g, policy %s), "
+           "momentum %g, decay %g\n", get_current_batch(net), P, net->batch * net->subdivisions,
+           get_current_rate(net), net->learning_rate,
+           pol >= 0 && pol <= RANDOM ? policies[pol] : "?", net->momentum, net->decay);
+    start_loader(t, &t->lload, 1, 1, STREAM_PRETRAIN, get_current_batch(net) * net->subdivisions);
+    mcd_block_head2(net, &t->m, 0);
+    mcd_train_log_start(&t->log);
+    int rc = 0;
+    while (get_current_batch(net) < P) {
+        size_t step = get_current_batch(net);
+        for (int s = 0; s < net->subdivisions && rc == 0; ++s)
+            rc = train_next(t, &t->lload, 1, "pre-training", step);
+        if (rc) break;
+        float lr = get_current_rate(net);
+        update_network(net);
+        *net->seen += (size_t)net->batch * net->subdivisions;
+        mcd_train_log_step(&t->log);
+        size_t done = get_current_batch(net);
+        if (done % t->tc.log_interval == 0 || done == P) mcd_train_log_progress(&t->log, 0, done, lr);
+        if (done % t->tc.checkpoint_interval == 0 && mcd_checkpoint_save(&t->ck, net, "")) rc = -1;
+        if (rc || (rc = stop_for_signal(t))) break;
+    }
+    batch_loader_stop(&t->lload);
+    if (rc) return rc;
+    if (mcd_checkpoint_save(&t->ck, net, "_pretrain") || mcd_checkpoint_save(&t->ck, net, ""))
+        return -1;
+    printf("pre-training done: %s/%s_pretrain.weights\n", t->ck.backup, t->ck.base);
+    return 0;
+}
+
+/* --- fine-tuning ----------------------------------------------------------------------- */
+
+/* Momentum lives in Darknet's *_updates buffers: a new phase starts a new optimizer. */
+static void zero_updates(network *net)
+{
+    for (int i = 0; i < net->n; ++i) {
+        layer *l = &net->layers[i];
+        size_t nw = l->type == CONNECTED ? (size_t)l->inputs * l->outputs : (size_t)l->nweights;
+        size_t nb = l->type == CONNECTED ? (size_t)l->outputs : (size_t)l->n;
+        if (l->type != CONVOLUTIONAL && l->type != CONNECTED) continue;
+        memset(l->weight_updates, 0, nw * sizeof(float));
+        memset(l->bias_updates, 0, nb * sizeof(float));
+        if (l->scale_updates) memset(l->scale_updates, 0, nb * sizeof(float));
+    }
+}
+
+/* Fine-tuning's optimizer, and checkpoint choice (with the weight average) as it stood at
+ * iteration `start`: from the pre-trained network's score at 0, else from the files. */
+static int start_finetuning(trainer *t, size_t start)
+{
+    network *net = t->net;
+    net->policy = CONSTANT;
+    net->learning_rate = t->tc.finetune_learning_rate;
+    net->momentum = t->tc.finetune_momentum;
+    net->decay = t->tc.finetune_decay;
+    net->burn_in = 0;
+    mcd_choice_init(&t->sel.choice);
+    if (start == 0) {
+        zero_updates(net);
+        double thresh, acc;
+        double flagged = mcd_select_score(&t->sel, &acc, &thresh);
+        printf("pre-trained network: ID-val accuracy %.4f, L1 threshold@%g%%TPR %.4f, "
+               "held-out unlabeled flagged %.4f\n", acc, 100 * t->tc.select_tpr, thresh, flagged);
+        mcd_best_state_save(&t->ck, &t->sel.choice);
+    } else {
+        mcd_best_state_load(&t->ck, &t->sel.choice);
+    }
+    if (t->tc.finetune_average && (mcd_average_init(&t->ck.avg, net) ||
+                                   mcd_checkpoint_load_average(&t->ck, net, start,
+                                                               t->tc.select_interval)))
+        return -1;
+    printf("fine-tuning: iterations %zu to %d (step A + step B each), lr %g, momentum %g, "
+           "decay %g, margin %g\n", start, t->tc.finetune_batches, net->learning_rate,
+           net->momentum, net->decay, mcd_discrepancy_margin(&net->layers[t->m.discrepancy]));
+    /* an iteration takes 2 labeled batches (steps A and B) and 1 unlabeled per subdivision */
+    start_loader(t, &t->lload, 1, t->tc.finetune_augment, STREAM_FINETUNE_LABELED,
+                 start * 2 * net->subdivisions);
+    start_loader(t, &t->uload, 0, t->tc.finetune_augment, STREAM_FINETUNE_UNLABELED,
+                 start * net->subdivisions);
+    mcd_train_log_start(&t->log);
+    return 0;
+}
+
+/* Steps A and B of fine-tuning iteration `it`; 0, or -1 with the error set. */
+static int finetune_iteration(trainer *t, size_t it)
+{
+    network *net = t->net;
+    int rc = 0;
+    /* step A: CE on both heads; head 2 trains its own weights only */
+    mcd_block_head2(net, &t->m, 1);
+    for (int s = 0; s < net->subdivisions && rc == 0; ++s)
+        rc = train_next(t, &t->lload, 1, "fine-tuning (step A)", it);
+    mcd_block_head2(net, &t->m, 0);
+    if (rc) return rc;
+    update_network(net);
+    /* step B: CE on a labeled batch + L_u on an unlabeled batch, one update */
+    for (int s = 0; s < net->subdivisions && rc == 0; ++s) {
+        rc = train_next(t, &t->lload, 1, "fine-tuning (step B)", it);
+        if (rc == 0) rc = train_next(t, &t->uload, 0, "fine-tuning (step B, unlabeled)", it);
+    }
+    if (rc) return rc;
+    update_network(net);
+    *net->seen += (size_t)net->batch * net->subdivisions;
+    mcd_train_log_step(&t->log);
+    return 0;
+}
+
+/* After iteration `done`: the log line, checkpoint choice, BASE.weights, as due. */
+static int after_iteration(trainer *t, size_t done)
+{
+    size_t F = t->tc.finetune_batches;
+    if (done % t->tc.log_interval == 0 || done == F)
+        mcd_train_log_progress(&t->log, 1, done, t->net->learning_rate);
+    if (done % t->tc.select_interval == 0 || done == F) {
+        mcd_checkpoint_average_add(&t->ck, t->net);
+        if (mcd_select_checkpoint(&t->sel, &t->ck, &t->log, done)) return -1;
+    }
+    if (done % t->tc.checkpoint_interval == 0 && mcd_checkpoint_save_latest(&t->ck, t->net))
+        return -1;
+    return 0;
+}
+
+static int run_finetuning(trainer *t)
+{
+    network *net = t->net;
+    size_t P = net->max_batches, F = t->tc.finetune_batches;
+    if (F == 0 || get_current_batch(net) >= P + F) return 0;
+    int rc = start_finetuning(t, get_current_batch(net) - P);
+    if (rc) return rc;
+    while (get_current_batch(net) < P + F) {
+        size_t it = get_current_batch(net) - P;
+        rc = finetune_iteration(t, it);
+        if (rc == 0) rc = after_iteration(t, it + 1);
+        if (rc || (rc = stop_for_signal(t))) break;
+    }
+    batch_loader_stop(&t->lload);
+    batch_loader_stop(&t->uload);
+    if (rc == 0 && t->ck.avg.mean) rc = mcd_select_average(&t->sel, &t->ck, &t->log);
+    if (rc == 0 && (mcd_checkpoint_save(&t->ck, net, "_final") ||
+                    mcd_checkpoint_save_latest(&t->ck, net)))
+        rc = -1;
+    mcd_average_free(&t->ck.avg);
+    if (rc) return rc;
+    printf("fine-tuning done: %s/%s_final.weights; %s: %s/%s_best.weights\n", t->ck.backup,
+           t->ck.base, t->tc.finetune_average ? "the mean of its checkpoints"
+                                              : "best by checkpoint choice",
+           t->ck.backup, t->ck.base);
+    return 0;
+}
+
+/* --- the run --------------------------------------------------------------------------- */
+
+int mcd_trainer_run(const mcd_train_options *o)
+{
+    trainer t;
+    memset(&t, 0, sizeof t);
+    t.opt = o;
+    int rc = setup(&t);
+    if (rc == 0) {
+        mcd_stop_signal_install();
+        rc = run_pretraining(&t);
+        if (rc == 0) rc = run_finetuning(&t);
+    }
+    if (rc == 0)
+        printf("training complete: %zu batches (%d pre-training + %d fine-tuning)\n",
+               get_current_batch(t.net), t.net->max_batches, t.tc.finetune_batches);
+    trainer_free(&t);
+    return rc;
+}
