@@ -380,6 +380,62 @@ static int is_png(const char *path)
     return n == 8 && !memcmp(sig, "\x89PNG\r\n\x1a\n", 8);
 }
 
+/* tiny_cfg with data=DATA in its [net] section, written to dir/NAME. */
+static void write_cfg_with_data(const char *path, const char *data)
+{
+    char text[2048];
+    snprintf(text, sizeof text, "[net]\ndata=%s\n%s", data, tiny_cfg + strlen("[net]\n"));
+    write_file(path, text);
+}
+
+static void test_data_from_cfg(void)
+{
+    /* without -data, every verb reads the cfg's data= (not cfg/fmnist.data, whose 10
+     * classes and missing lists would make each of these fail) */
+    CU_ASSERT_EQUAL_FATAL(setup(), 0);
+    static char out[65536];
+    char cfg[256], args[2048], tpath[256], backup[256], data[256], text[2048];
+    snprintf(cfg, sizeof cfg, "%s/with-data.cfg", fx.dir);
+    write_cfg_with_data(cfg, fx.data);
+    snprintf(args, sizeof args, "valid %s %s", cfg, fx.weights);
+    CU_ASSERT_EQUAL(run(args, out, sizeof out), 0);
+    CU_ASSERT(strstr(out, "ood-a") != NULL && strstr(out, "accuracy: head 1 ") != NULL);
+    snprintf(tpath, sizeof tpath, "%s.threshold", fx.weights);
+    unlink(tpath);
+    snprintf(args, sizeof args, "calibrate %s %s", cfg, fx.weights);
+    CU_ASSERT_EQUAL(run(args, out, sizeof out), 0);
+    mcd_threshold t;
+    CU_ASSERT_EQUAL_FATAL(mcd_threshold_load(tpath, &t), 0);
+    CU_ASSERT_STRING_EQUAL(t.id_list, fx.valid_list);
+    CU_ASSERT_EQUAL(t.id_images, N_VALID);
+    unlink(tpath);
+    /* detect: the class names come from that data set's labels= */
+    snprintf(args, sizeof args, "detect %s %s -thresh 1 -json -list %s", cfg, fx.weights,
+             fx.id_list);
+    CU_ASSERT_EQUAL(run(args, out, sizeof out), 0);
+    CU_ASSERT(strstr(out, "\"class\":\"alpha\"") || strstr(out, "\"class\":\"bravo\"") ||
+              strstr(out, "\"class\":\"charlie\""));
+    CU_ASSERT(strstr(out, "note: ") == NULL);
+    /* train: its backup= directory is the one of the cfg's data set */
+    snprintf(backup, sizeof backup, "%s/from-data", fx.dir);
+    snprintf(data, sizeof data, "%s/train.data", fx.dir);
+    snprintf(text, sizeof text, "classes=3\ntrain=%s\nvalid=%s\nlabels=%s/labels.list\nbackup=%s\n",
+             fx.id_list, fx.valid_list, fx.dir, backup);
+    write_file(data, text);
+    snprintf(cfg, sizeof cfg, "%s/train-data.cfg", fx.dir);
+    write_cfg_with_data(cfg, data);
+    snprintf(args, sizeof args, "train %s -pretrain_batches 2 -finetune_batches 0 -seed 1", cfg);
+    int rc = run(args, out, sizeof out);
+    if (rc) printf("\n%s\n", out);
+    CU_ASSERT_EQUAL(rc, 0);
+    snprintf(text, sizeof text, "%s/train-data.weights", backup);
+    CU_ASSERT_EQUAL(access(text, F_OK), 0);
+    /* -data wins over data= */
+    snprintf(args, sizeof args, "valid %s %s -data %s/none.data", cfg, fx.weights, fx.dir);
+    CU_ASSERT_EQUAL(run(args, out, sizeof out), 1);
+    CU_ASSERT(strstr(out, "none.data") != NULL);
+}
+
 static void test_valid_plots(void)
 {
     CU_ASSERT_EQUAL_FATAL(setup(), 0);
@@ -512,6 +568,8 @@ int add_eval_commands_suite(void)
            !CU_add_test(s, "threshold file round trip decides as the float score", test_threshold_round_trip) ||
            !CU_add_test(s, "mcd valid: table, CSV, -ood, -transductive", test_valid_command) ||
            !CU_add_test(s, "mcd calibrate: threshold file and its rule", test_calibrate_command) ||
+           !CU_add_test(s, "every verb reads the cfg's data= unless -data is given",
+                         test_data_from_cfg) ||
            !CU_add_test(s, "mcd valid -plot: PNGs; clear error without gnuplot", test_valid_plots) ||
            !CU_add_test(s, "bad input: exit 1, message names it", test_errors);
 }
