@@ -18,8 +18,7 @@
 #define MCD_DISCREPANCY_LAYER_H
 
 #include "darknet.h"
-
-#define MCD_DISCREPANCY ((LAYER_TYPE)1002)
+#include "layers/mcd_layer_types.h"
 
 /* softmax1/softmax2: indices of the heads' [softmax] layers (softmax2 is the layer before). */
 layer make_mcd_discrepancy_layer(int batch, int classes, int softmax1, int softmax2,

@@ -8,8 +8,7 @@
 #define MCD_L1_LAYER_H
 
 #include "darknet.h"
-
-#define MCD_L1 ((LAYER_TYPE)1003)
+#include "layers/mcd_layer_types.h"
 
 layer make_mcd_l1_layer(int batch, int classes);
 void forward_mcd_l1_layer(const layer l, network net);

@@ -14,9 +14,7 @@
 #define MCD_SPLIT_LAYER_H
 
 #include "darknet.h"
-
-#define MCD_SPLIT ((LAYER_TYPE)1000)
-#define MCD_HEAD  ((LAYER_TYPE)1001)
+#include "layers/mcd_layer_types.h"
 
 layer make_mcd_split_layer(int batch, int w, int h, int c);
 void forward_mcd_split_layer(const layer l, network net);
