@@ -62,8 +62,9 @@ BACKEND_LIBS       := -ldnnl -lgomp
 GEMM_LIBS_onednn   :=
 GEMM_LIBS_openblas := -lopenblas
 LDLIBS   = $(OPENCV_LIBS) $(GEMM_LIBS_$(GEMM)) $(BACKEND_LIBS) -lstdc++ -lm -pthread
-# Stock commands load MCD cfgs too: every call to parse_network_cfg goes to the plugin's parser.
-WRAP     := -Wl,--wrap=parse_network_cfg
+# Stock commands load MCD cfgs too: every call to parse_network_cfg goes to the plugin's parser,
+# every resize_network to the plugin's (plugin/commands/stock_wrappers.c).
+WRAP     := -Wl,--wrap=parse_network_cfg -Wl,--wrap=resize_network
 
 DEB_PACKAGES := build-essential pkg-config dpkg-dev xz-utils ca-certificates \
                 libopencv-dev libdnnl-dev libopenblas-dev libcunit1-dev \

@@ -13,5 +13,8 @@
 layer make_mcd_l1_layer(int batch, int classes);
 void forward_mcd_l1_layer(const layer l, network net);
 void backward_mcd_l1_layer(const layer l, network net);
+/* Resize (mcd_resize_network): input batch x 2 classes -> output batch x 1, whatever the
+ * image size. 0 when the input is still 2 x classes wide (inputs), -1 when not. */
+int resize_mcd_l1_layer(layer *l, int inputs);
 
 #endif

@@ -1,0 +1,18 @@
+/* What stock Darknet commands get from the plugin: Darknet functions replaced at link time
+ * (-Wl,--wrap=NAME in the Makefile's WRAP), so that `darknet classifier ...`, `detector`
+ * and the rest work on MCD cfgs too.
+ *
+ * This is the boundary with Darknet's code, which ignores errors: a wrapper whose plugin
+ * function fails prints "darknet: error: <message>" and exits 1 here (as a command would)
+ * rather than hand Darknet a network it would crash on. */
+#include "darknet.h"
+#include "network/network_resize.h"
+#include "util/mcd_error.h"
+
+/* resize_network: Darknet's exits on the MCD layers, [connected] and [softmax]
+ * (network_resize.h); `classifier train` with random=1 calls it every 40 batches. */
+int __wrap_resize_network(network *net, int w, int h)
+{
+    if (mcd_resize_network(net, w, h)) mcd_die();
+    return 0;
+}
