@@ -18,6 +18,7 @@ int add_fuzz_regressions_suite(void);
 int add_backend_suite(void);
 int add_checkpoint_choice_suite(void);
 int add_util_helpers_suite(void);
+int add_resize_suite(void);
 
 int main(void)
 {
@@ -39,6 +40,7 @@ int main(void)
         add_backend_suite,
         add_checkpoint_choice_suite,
         add_util_helpers_suite,
+        add_resize_suite,
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i)
         if (suites[i]()) {

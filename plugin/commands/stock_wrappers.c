@@ -1,12 +1,16 @@
-/* What stock Darknet commands get from the plugin. The binary is linked with
- * -Wl,--wrap=NAME for each function here, so Darknet's own code (`darknet classifier
- * ...`, `darknet speed`, ...) calls these instead of its own. Darknet's callers ignore
- * errors, so this is where an error ends the program with its message, as a command does. */
+/* What stock Darknet commands get from the plugin: Darknet functions replaced at link time
+ * (-Wl,--wrap=NAME in the Makefile's WRAP), so that `darknet classifier ...`, `detector`
+ * and the rest work on MCD cfgs too.
+ *
+ * This is the boundary with Darknet's code, which ignores errors: a wrapper whose plugin
+ * function fails prints "darknet: error: <message>" and exits 1 here (as a command would)
+ * rather than hand Darknet a network it would crash on. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "darknet.h"
 #include "network/mcd_network.h"
+#include "network/network_resize.h"
 #include "util/mcd_error.h"
 
 static void stock_command_failed(void)
@@ -15,11 +19,19 @@ static void stock_command_failed(void)
     exit(1);
 }
 
-/* Every stock command that loads a cfg comes here: the plugin's parse loop reads MCD cfgs
- * too, and a bad cfg ends the program with a message instead of Darknet's crash further on. */
+/* parse_network_cfg: the plugin's parse loop reads MCD cfgs too, and a bad cfg ends the
+ * program with a message naming the file, line and key instead of Darknet's crash further on. */
 network *__wrap_parse_network_cfg(char *filename)
 {
     network *net = mcd_parse_network_cfg(filename);
     if (!net) stock_command_failed();
     return net;
+}
+
+/* resize_network: Darknet's exits on the MCD layers, [connected] and [softmax]
+ * (network_resize.h); `classifier train` with random=1 calls it every 40 batches. */
+int __wrap_resize_network(network *net, int w, int h)
+{
+    if (mcd_resize_network(net, w, h)) stock_command_failed();
+    return 0;
 }

@@ -142,6 +142,12 @@ void backward_mcd_discrepancy_layer(const layer l, network net)
         }
 }
 
+int resize_mcd_discrepancy_layer(layer *l, const network *net)
+{
+    const layer *s1 = &net->layers[l->input_layers[0]], *s2 = &net->layers[l->input_layers[1]];
+    return s1->outputs == l->classes && s2->outputs == l->classes ? 0 : -1;
+}
+
 float mcd_discrepancy_mean_entropy(const layer *l, int head)
 {
     return l->cost[head == 1 ? 1 : 2];

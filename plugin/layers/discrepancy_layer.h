@@ -18,14 +18,17 @@
 #define MCD_DISCREPANCY_LAYER_H
 
 #include "darknet.h"
-
-#define MCD_DISCREPANCY ((LAYER_TYPE)1002)
+#include "layers/mcd_layer_types.h"
 
 /* softmax1/softmax2: indices of the heads' [softmax] layers (softmax2 is the layer before). */
 layer make_mcd_discrepancy_layer(int batch, int classes, int softmax1, int softmax2,
                                  float margin, float weight);
 void forward_mcd_discrepancy_layer(const layer l, network net);
 void backward_mcd_discrepancy_layer(const layer l, network net);
+/* Resize (mcd_resize_network): input batch x classes per head -> output batch x 2 classes,
+ * whatever the image size, so there is nothing to reallocate. 0 when both heads' softmax
+ * layers in net still give `classes` probabilities, -1 when not. */
+int resize_mcd_discrepancy_layer(layer *l, const network *net);
 
 /* The loss and -dL/dlogits for one batch, exactly as defined (no batch scaling): p1, p2 are batch x classes probabilities;
  * delta1, delta2 receive -dL/dz (Darknet's sign), zero when the hinge is inactive.

@@ -40,3 +40,8 @@ void forward_mcd_l1_layer(const layer l, network net)
 void backward_mcd_l1_layer(const layer l, network net)
 {
 }
+
+int resize_mcd_l1_layer(layer *l, int inputs)
+{
+    return inputs == l->inputs ? 0 : -1;
+}

@@ -8,11 +8,13 @@
 #define MCD_L1_LAYER_H
 
 #include "darknet.h"
-
-#define MCD_L1 ((LAYER_TYPE)1003)
+#include "layers/mcd_layer_types.h"
 
 layer make_mcd_l1_layer(int batch, int classes);
 void forward_mcd_l1_layer(const layer l, network net);
 void backward_mcd_l1_layer(const layer l, network net);
+/* Resize (mcd_resize_network): input batch x 2 classes -> output batch x 1, whatever the
+ * image size. 0 when the input is still 2 x classes wide (inputs), -1 when not. */
+int resize_mcd_l1_layer(layer *l, int inputs);
 
 #endif

@@ -21,6 +21,26 @@ static layer make_passthrough(LAYER_TYPE type, int batch, int w, int h, int c)
     return l;
 }
 
+/* New buffers first, so that a failed allocation leaves the layer whole. */
+static int resize_passthrough(layer *l, int w, int h)
+{
+    size_t n = (size_t)w * h * l->c * l->batch;
+    float *output = calloc(n, sizeof(float)), *delta = calloc(n, sizeof(float));
+    if (!output || !delta) {
+        free(output);
+        free(delta);
+        return -1;
+    }
+    free(l->output);
+    free(l->delta);
+    l->output = output;
+    l->delta = delta;
+    l->w = l->out_w = w;
+    l->h = l->out_h = h;
+    l->inputs = l->outputs = w * h * l->c;
+    return 0;
+}
+
 layer make_mcd_split_layer(int batch, int w, int h, int c)
 {
     fprintf(stderr, "mcd_split                    %4d x%4d x%4d -> two heads\n", w, h, c);
@@ -52,6 +72,11 @@ void backward_mcd_split_layer(const layer l, network net)
         }
 }
 
+int resize_mcd_split_layer(layer *l, int w, int h)
+{
+    return resize_passthrough(l, w, h);
+}
+
 /* The split's index lives in l.index, as Darknet's shortcut layer keeps its source there;
  * the block flag in l.stopbackward would stop all of backward_network, so it uses l.reverse
  * (read by reorg layers only). */
@@ -70,6 +95,11 @@ layer make_mcd_head_layer(int batch, int split_index, const layer *split)
 void forward_mcd_head_layer(const layer l, network net)
 {
     copy_cpu(l.outputs * l.batch, net.layers[l.index].output, 1, l.output, 1);
+}
+
+int resize_mcd_head_layer(layer *l, const layer *split)
+{
+    return resize_passthrough(l, split->out_w, split->out_h);
 }
 
 /* net.delta here is head 1's last delta, not ours to touch. Head 2's gradient stays in

@@ -14,9 +14,7 @@
 #define MCD_SPLIT_LAYER_H
 
 #include "darknet.h"
-
-#define MCD_SPLIT ((LAYER_TYPE)1000)
-#define MCD_HEAD  ((LAYER_TYPE)1001)
+#include "layers/mcd_layer_types.h"
 
 layer make_mcd_split_layer(int batch, int w, int h, int c);
 void forward_mcd_split_layer(const layer l, network net);
@@ -26,6 +24,14 @@ void backward_mcd_split_layer(const layer l, network net);
 layer make_mcd_head_layer(int batch, int split_index, const layer *split);
 void forward_mcd_head_layer(const layer l, network net);
 void backward_mcd_head_layer(const layer l, network net);
+
+/* Resize (mcd_resize_network): the trunk's features are now w x h, c unchanged.
+ *   [mcd_split] input: batch x (c x h x w) -> output: the same, in buffers of the new size
+ *   [mcd_head]  output: the split's output shape again (head 2 reads the split's features)
+ * The buffers' contents are not kept (the next forward pass writes them). 0, or -1 when
+ * memory for them cannot be had (the layer is then left as it was). */
+int resize_mcd_split_layer(layer *l, int w, int h);
+int resize_mcd_head_layer(layer *l, const layer *split);
 
 /* Whether head 2's gradient reaches the trunk (layer of type MCD_HEAD). */
 void mcd_head_set_blocked(layer *head, int blocked);

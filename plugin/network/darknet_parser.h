@@ -3,7 +3,8 @@
  * parser.c (pinned: Debian darknet 0.0.0+git20180914.61c9d02e-2) defines these without
  * `static`, but declares them nowhere; size_params is typedef'd inside parser.c itself
  * (lines 121-130). The declarations below must match that file exactly: the plugin's parse
- * loop calls the stock parse_* functions for every stock section. Every parse_* there
+ * loop calls the stock parse_* functions for every stock section. darknet_parser.c checks
+ * them against the Darknet tree being compiled: a difference fails the build. Every parse_* there
  * returns a typedef of `layer` (convolutional_layer, route_layer, ...).
  */
 #ifndef MCD_DARKNET_PARSER_H

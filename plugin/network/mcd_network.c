@@ -14,6 +14,7 @@
 #include "network/darknet_parser.h"
 #include "layers/discrepancy_layer.h"
 #include "layers/l1_layer.h"
+#include "layers/mcd_layer_types.h"
 #include "util/mcd_error.h"
 #include "network/mcd_network.h"
 #include "layers/split_layer.h"

@@ -229,134 +229,199 @@ static int check_reference(const char *file, const cfg_section *s, const char *k
     return 0;
 }
 
+/* What a section is built on: its file and section (for messages), its position and the
+ * shape of its input (the layer before it, or [net]). */
+typedef struct section_input {
+    const char *file;
+    const cfg_section *s;
+    int index;
+    long long w, h, c, batch, inputs;
+} section_input;
+
+static int needs_image_input(LAYER_TYPE t)
+{
+    return t == CONVOLUTIONAL || t == DECONVOLUTIONAL || t == LOCAL || t == MAXPOOL ||
+           t == AVGPOOL || t == REORG || t == UPSAMPLE || t == CROP || t == NORMALIZATION ||
+           t == CRNN;
+}
+
+/* The layer before gives something to build on: an image where the layer needs one. */
+static int check_input_present(const section_input *in, LAYER_TYPE t)
+{
+    const cfg_section *s = in->s;
+    if (needs_image_input(t) && (in->w <= 0 || in->h <= 0 || in->c <= 0)) {
+        mcd_set_error("%s:%d: %s needs an image input, but the layer before gives %lldx%lldx%lld",
+                      in->file, s->line, s->type, in->w, in->h, in->c);
+        return -1;
+    }
+    if (in->inputs <= 0) {
+        mcd_set_error("%s:%d: %s: the layer before it has no outputs", in->file, s->line, s->type);
+        return -1;
+    }
+    return 0;
+}
+
+/* Darknet's padding of a convolution: padding=N, else pad=1 for size/2. */
+static int conv_padding(const cfg_section *s, int size)
+{
+    return find_value(s, "padding") ? int_or(s, "padding", 0) : int_or(s, "pad", 0) ? size / 2 : 0;
+}
+
+/* A sliding window's output length over `in` with `pad` added in all; 0 when the window
+ * does not fit even once (Darknet's formula would round that up to 1). */
+static long long window_out(long long in, int pad, int size, int stride)
+{
+    return in + pad < size ? 0 : (in + pad - size) / stride + 1;
+}
+
+static int check_convolutional_input(const section_input *in, long long *out_w, long long *out_h)
+{
+    const cfg_section *s = in->s;
+    int size = int_or(s, "size", 1), stride = int_or(s, "stride", 1), n = int_or(s, "filters", 1);
+    int groups = int_or(s, "groups", 1), pad = conv_padding(s, size);
+    if (in->c % groups || n % groups) {
+        mcd_set_error("%s:%d: %s: groups=%d must divide the input channels (%lld) and "
+                      "filters (%d)", in->file, s->line, s->type, groups, in->c, n);
+        return -1;
+    }
+    *out_w = window_out(in->w, 2 * pad, size, stride);
+    *out_h = window_out(in->h, 2 * pad, size, stride);
+    return check_buffer_size(in->file, s, "the weights", in->c / groups * n * size * size) ||
+           check_buffer_size(in->file, s, "the workspace",
+                             *out_w * *out_h * size * size * in->c / groups) ||
+           check_buffer_size(in->file, s, "the output", *out_w * *out_h * n * in->batch);
+}
+
+static int check_deconvolutional_input(const section_input *in, long long *out_w, long long *out_h)
+{
+    const cfg_section *s = in->s;
+    int size = int_or(s, "size", 1), stride = int_or(s, "stride", 1), n = int_or(s, "filters", 1);
+    int pad = conv_padding(s, size);
+    *out_w = (in->w - 1) * stride + size - 2 * pad;
+    *out_h = (in->h - 1) * stride + size - 2 * pad;
+    return check_buffer_size(in->file, s, "the weights", in->c * n * size * size) ||
+           check_buffer_size(in->file, s, "the workspace", in->w * in->h * size * size * n) ||
+           check_buffer_size(in->file, s, "the output", *out_w * *out_h * n * in->batch);
+}
+
+static int check_local_input(const section_input *in, long long *out_w, long long *out_h)
+{
+    const cfg_section *s = in->s;
+    int size = int_or(s, "size", 1), stride = int_or(s, "stride", 1), n = int_or(s, "filters", 1);
+    int pad = int_or(s, "pad", 0) ? size / 2 : 0;
+    *out_w = window_out(in->w, 2 * pad, size, stride);
+    *out_h = window_out(in->h, 2 * pad, size, stride);
+    return check_buffer_size(in->file, s, "the weights",
+                             *out_w * *out_h * size * size * in->c * n) ||
+           check_buffer_size(in->file, s, "the output", *out_w * *out_h * n * in->batch);
+}
+
+static int check_connected_input(const section_input *in)
+{
+    long long out = int_or(in->s, "output", 1);
+    return check_buffer_size(in->file, in->s, "the weights", in->inputs * out) ||
+           check_buffer_size(in->file, in->s, "the output", out * in->batch);
+}
+
+static int check_upsample_input(const section_input *in, long long *out_w, long long *out_h)
+{
+    const cfg_section *s = in->s;
+    int stride = int_or(s, "stride", 1);
+    if (stride == 0) {
+        mcd_set_error("%s:%d: %s: stride=0 (use a positive stride to upsample, a negative "
+                      "one to downsample)", in->file, s->line, s->type);
+        return -1;
+    }
+    *out_w = stride > 0 ? in->w * stride : in->w / -stride;
+    *out_h = stride > 0 ? in->h * stride : in->h / -stride;
+    return check_buffer_size(in->file, s, "the output", *out_w * *out_h * in->c * in->batch);
+}
+
+/* reorg_cpu splits the input channels by stride^2 in both directions (c / stride^2 of
+ * them, a division by zero below stride^2 channels) */
+static int check_reorg_input(const section_input *in, long long *out_w, long long *out_h)
+{
+    const cfg_section *s = in->s;
+    int stride = int_or(s, "stride", 1);
+    int flat = int_or(s, "flatten", 0) || int_or(s, "extra", 0);
+    if (!flat && in->c % ((long long)stride * stride)) {
+        mcd_set_error("%s:%d: %s: stride=%d needs input channels divisible by %d, but the "
+                      "layer before gives %lld", in->file, s->line, s->type, stride,
+                      stride * stride, in->c);
+        return -1;
+    }
+    if (!int_or(s, "reverse", 0) && (in->w % stride || in->h % stride)) *out_w = *out_h = 0;
+    return 0;
+}
+
+/* [route] layers= and [shortcut] from= name layers before this one. */
+static int check_references(const section_input *in, LAYER_TYPE t)
+{
+    const cfg_section *s = in->s;
+    const char *key = t == ROUTE ? "layers" : "from";
+    const char *v = find_value(s, key);
+    if (!v) {
+        mcd_set_error("%s:%d: %s has no %s= line", in->file, s->line, s->type, key);
+        return -1;
+    }
+    /* a [route] lists them, comma-separated; a [shortcut] names one */
+    for (const char *q = v; q; q = t == ROUTE && strchr(q, ',') ? strchr(q, ',') + 1 : NULL)
+        if (check_reference(in->file, s, key, atoi(q), in->index)) return -1;
+    return 0;
+}
+
+/* [dropout] works in place on the layer before it; a network of [cost] layers only has no
+ * output layer (get_network_output_layer reads before the first layer) */
+static int check_not_first(const section_input *in)
+{
+    if (in->index > 0) return 0;
+    mcd_set_error("%s:%d: %s cannot be the first layer: it works on the output of the "
+                  "layer before it", in->file, in->s->line, in->s->type);
+    return -1;
+}
+
+/* The checks of one layer type; *out_w, *out_h: the output size, where the type has one
+ * that the input may be too small for. */
+static int check_type_input(const section_input *in, LAYER_TYPE t, long long *out_w,
+                            long long *out_h)
+{
+    const cfg_section *s = in->s;
+    switch (t) {
+    case CONVOLUTIONAL: return check_convolutional_input(in, out_w, out_h);
+    case DECONVOLUTIONAL: return check_deconvolutional_input(in, out_w, out_h);
+    case LOCAL: return check_local_input(in, out_w, out_h);
+    case CONNECTED: return check_connected_input(in);
+    case UPSAMPLE: return check_upsample_input(in, out_w, out_h);
+    case REORG: return check_reorg_input(in, out_w, out_h);
+    case ROUTE:
+    case SHORTCUT: return check_references(in, t);
+    case DROPOUT:
+    case COST: return check_not_first(in);
+    case MAXPOOL: {
+        int size = int_or(s, "size", 1), stride = int_or(s, "stride", 1);
+        int padding = int_or(s, "padding", size - 1);
+        *out_w = window_out(in->w, padding, size, stride);
+        *out_h = window_out(in->h, padding, size, stride);
+        return 0;
+    }
+    case CROP:
+        if (int_or(s, "crop_height", 1) > in->h || int_or(s, "crop_width", 1) > in->w)
+            *out_w = *out_h = 0;
+        return 0;
+    default: return 0;
+    }
+}
+
 int check_layer_input(const char *file, const cfg_section *s, size_params p, int index)
 {
+    section_input in = {file, s, index, p.w, p.h, p.c, p.batch, p.inputs};
     LAYER_TYPE t = string_to_layer_type(s->type);
-    long long w = p.w, h = p.h, c = p.c, batch = p.batch;
-    int image_input = t == CONVOLUTIONAL || t == DECONVOLUTIONAL || t == LOCAL || t == MAXPOOL ||
-                      t == AVGPOOL || t == REORG || t == UPSAMPLE || t == CROP ||
-                      t == NORMALIZATION || t == CRNN;
-    if (image_input && (w <= 0 || h <= 0 || c <= 0)) {
-        mcd_set_error("%s:%d: %s needs an image input, but the layer before gives %lldx%lldx%lld",
-                      file, s->line, s->type, w, h, c);
-        return -1;
-    }
-    if (p.inputs <= 0) {
-        mcd_set_error("%s:%d: %s: the layer before it has no outputs", file, s->line, s->type);
-        return -1;
-    }
-    int size = int_or(s, "size", 1), stride = int_or(s, "stride", 1), n = int_or(s, "filters", 1);
-    long long out_w = w, out_h = h;
-    switch (t) {
-    case CONVOLUTIONAL: {
-        int groups = int_or(s, "groups", 1);
-        int pad = find_value(s, "padding") ? int_or(s, "padding", 0) : int_or(s, "pad", 0) ? size / 2 : 0;
-        if (c % groups || n % groups) {
-            mcd_set_error("%s:%d: %s: groups=%d must divide the input channels (%lld) and "
-                          "filters (%d)", file, s->line, s->type, groups, c, n);
-            return -1;
-        }
-        out_w = (w + 2 * pad - size) / stride + 1;
-        out_h = (h + 2 * pad - size) / stride + 1;
-        if (w + 2 * pad < size || h + 2 * pad < size) out_w = out_h = 0;
-        if (check_buffer_size(file, s, "the weights", c / groups * n * size * size) ||
-            check_buffer_size(file, s, "the workspace", out_w * out_h * size * size * c / groups) ||
-            check_buffer_size(file, s, "the output", out_w * out_h * n * batch))
-            return -1;
-        break;
-    }
-    case DECONVOLUTIONAL: {
-        int pad = find_value(s, "padding") ? int_or(s, "padding", 0) : int_or(s, "pad", 0) ? size / 2 : 0;
-        out_w = (w - 1) * stride + size - 2 * pad;
-        out_h = (h - 1) * stride + size - 2 * pad;
-        if (check_buffer_size(file, s, "the weights", c * n * size * size) ||
-            check_buffer_size(file, s, "the workspace", w * h * size * size * n) ||
-            check_buffer_size(file, s, "the output", out_w * out_h * n * batch))
-            return -1;
-        break;
-    }
-    case LOCAL: {
-        int pad = int_or(s, "pad", 0) ? size / 2 : 0;
-        out_w = (w + 2 * pad - size) / stride + 1;
-        out_h = (h + 2 * pad - size) / stride + 1;
-        if (w + 2 * pad < size || h + 2 * pad < size) out_w = out_h = 0;
-        if (check_buffer_size(file, s, "the weights", out_w * out_h * size * size * c * n) ||
-            check_buffer_size(file, s, "the output", out_w * out_h * n * batch))
-            return -1;
-        break;
-    }
-    case MAXPOOL: {
-        int padding = int_or(s, "padding", size - 1);
-        out_w = (w + padding - size) / stride + 1;
-        out_h = (h + padding - size) / stride + 1;
-        if (w + padding < size || h + padding < size) out_w = out_h = 0;
-        break;
-    }
-    case CONNECTED: {
-        long long out = int_or(s, "output", 1);
-        if (check_buffer_size(file, s, "the weights", (long long)p.inputs * out) ||
-            check_buffer_size(file, s, "the output", out * batch))
-            return -1;
-        break;
-    }
-    case UPSAMPLE:
-        if (stride == 0) {
-            mcd_set_error("%s:%d: %s: stride=0 (use a positive stride to upsample, a negative "
-                          "one to downsample)", file, s->line, s->type);
-            return -1;
-        }
-        out_w = stride > 0 ? w * stride : w / -stride;
-        out_h = stride > 0 ? h * stride : h / -stride;
-        if (check_buffer_size(file, s, "the output", out_w * out_h * c * batch)) return -1;
-        break;
-    case REORG:
-        /* reorg_cpu splits the input channels by stride^2 in both directions (c / stride^2
-         * of them, a division by zero below stride^2 channels) */
-        if (!int_or(s, "flatten", 0) && !int_or(s, "extra", 0) && c % ((long long)stride * stride)) {
-            mcd_set_error("%s:%d: %s: stride=%d needs input channels divisible by %d, but the "
-                          "layer before gives %lld", file, s->line, s->type, stride,
-                          stride * stride, c);
-            return -1;
-        }
-        if (!int_or(s, "reverse", 0) && (w % stride || h % stride)) out_w = out_h = 0;
-        break;
-    case CROP:
-        if (int_or(s, "crop_height", 1) > h || int_or(s, "crop_width", 1) > w) out_w = out_h = 0;
-        break;
-    case ROUTE: {
-        const char *v = find_value(s, "layers");
-        if (!v) {
-            mcd_set_error("%s:%d: %s has no layers= line", file, s->line, s->type);
-            return -1;
-        }
-        for (const char *q = v; q; q = strchr(q, ',') ? strchr(q, ',') + 1 : NULL)
-            if (check_reference(file, s, "layers", atoi(q), index)) return -1;
-        break;
-    }
-    case SHORTCUT:
-        if (!find_value(s, "from")) {
-            mcd_set_error("%s:%d: %s has no from= line", file, s->line, s->type);
-            return -1;
-        }
-        if (check_reference(file, s, "from", int_or(s, "from", 0), index)) return -1;
-        break;
-    case DROPOUT:
-    case COST:
-        /* [dropout] works in place on the layer before it; a network of [cost] layers only
-         * has no output layer (get_network_output_layer reads before the first layer) */
-        if (index == 0) {
-            mcd_set_error("%s:%d: %s cannot be the first layer: it works on the output of the "
-                          "layer before it", file, s->line, s->type);
-            return -1;
-        }
-        break;
-    default:
-        break;
-    }
-    if (image_input && (out_w <= 0 || out_h <= 0)) {
+    long long out_w = in.w, out_h = in.h;
+    if (check_input_present(&in, t) || check_type_input(&in, t, &out_w, &out_h)) return -1;
+    if (needs_image_input(t) && (out_w <= 0 || out_h <= 0)) {
         mcd_set_error("%s:%d: %s: its input (%lldx%lldx%lld) is too small for size=%d, "
-                      "stride=%d: the shapes do not connect", file, s->line, s->type, w, h, c,
-                      size, stride);
+                      "stride=%d: the shapes do not connect", file, s->line, s->type, in.w,
+                      in.h, in.c, int_or(s, "size", 1), int_or(s, "stride", 1));
         return -1;
     }
     return 0;
