@@ -251,6 +251,7 @@ static void emit(detector *d, const detect_opts *o, const record *rec)
 static int classify(detector *d, const float *input, result *r)
 {
     float *out = mcd_predict(d->net, (float *)input);
+    if (!out) return -1; /* the backend could not complete the pass */
     const float *p1 = mcd_head_probs(d->net, &d->m, 1, 0);
     const float *p2 = mcd_head_probs(d->net, &d->m, 2, 0);
     r->score = out[0];

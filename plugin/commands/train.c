@@ -29,6 +29,7 @@
 #include "io/data_lists.h"
 #include "layers/discrepancy_layer.h"
 #include "io/image_io.h"
+#include "backend/cpu_backend.h"
 #include "backend/inference.h"
 #include "commands/verbs.h"
 #include "util/mcd_error.h"
@@ -226,8 +227,9 @@ static void free_image_set(image_set *s)
     free(s->label);
 }
 
-/* L1 scores of a set, and (for labeled sets) the accuracy of the heads' average. */
-static void score_set(trainer *t, const image_set *s, double *scores, double *acc)
+/* L1 scores of a set, and (for labeled sets) the accuracy of the heads' average; 0, or -1
+ * with the error set when the backend could not complete a pass. */
+static int score_set(trainer *t, const image_set *s, double *scores, double *acc)
 {
     network *net = t->net;
     int B = net->batch, K = t->m.classes, correct = 0;
@@ -236,6 +238,10 @@ static void score_set(trainer *t, const image_set *s, double *scores, double *ac
         int nb = s->n - start < B ? s->n - start : B;
         memcpy(x, s->x + (size_t)start * net->inputs, sizeof(float) * nb * net->inputs);
         float *out = mcd_predict(net, x);
+        if (!out) {
+            free(x);
+            return -1;
+        }
         for (int b = 0; b < nb; ++b) {
             scores[start + b] = out[b];
             const float *p1 = mcd_head_probs(net, &t->m, 1, b), *p2 = mcd_head_probs(net, &t->m, 2, b);
@@ -247,17 +253,22 @@ static void score_set(trainer *t, const image_set *s, double *scores, double *ac
     }
     free(x);
     if (acc) *acc = s->n ? (double)correct / s->n : 0;
+    return 0;
 }
 
 /* Checkpoint choice without OOD labels: the L1 threshold that keeps select_tpr of the ID
  * validation images, then the share of held-out unlabeled images (an unknown mix of ID
- * and OOD) above it. At a fixed ID loss, more flagged means more OOD caught. */
+ * and OOD) above it. At a fixed ID loss, more flagged means more OOD caught. -1 (the error
+ * set) when the backend could not complete a pass. */
 static double select_score(trainer *t, double *acc, double *thresh)
 {
     double *id = malloc(sizeof(double) * (t->sel_id.n ? t->sel_id.n : 1));
     double *unl = malloc(sizeof(double) * (t->sel_unl.n ? t->sel_unl.n : 1));
-    score_set(t, &t->sel_id, id, acc);
-    score_set(t, &t->sel_unl, unl, NULL);
+    if (score_set(t, &t->sel_id, id, acc) || score_set(t, &t->sel_unl, unl, NULL)) {
+        free(id);
+        free(unl);
+        return -1;
+    }
     /* the rule of `mcd calibrate`; it fails only on non-finite scores, which the
      * trainer's loss check has stopped before (an empty set scores 0) */
     if (!t->sel_id.n || ood_calibration_threshold(id, t->sel_id.n, t->tc.select_tpr, thresh))
@@ -653,6 +664,7 @@ static int select_checkpoint(trainer *t, size_t iter)
     if (!t->sel_id.n || !t->sel_unl.n) return 0;
     double acc, thresh;
     double flagged = select_score(t, &acc, &thresh);
+    if (flagged < 0) return -1;
     /* The heads must stay good classifiers: a checkpoint competes only while its ID
      * validation accuracy is within select_max_acc_drop of the best seen in fine-tuning.
      * (Not of the pre-trained network's: the step from its last learning rate to the
@@ -684,6 +696,7 @@ static int deliver_average(trainer *t)
     mcd_average_swap(&t->avg, t->net);
     double flagged = select_score(t, &acc, &thresh);
     mcd_average_swap(&t->avg, t->net);
+    if (flagged < 0) return -1;
     printf("average  of %d networks  ID-val acc %.4f  L1 threshold@%g%%TPR %.4f  held-out "
            "unlabeled flagged %.4f  (saved as %s)\n", t->avg.samples, acc,
            100 * t->tc.select_tpr, thresh, flagged, path);
@@ -723,13 +736,19 @@ static int diverged(trainer *t, const char *phase, size_t step)
 }
 
 /* The loader's next batch, one pass on it (labeled or not); 0, or -1 with the error set:
- * the batch could not be loaded, or the loss diverged at `phase` batch `step`. */
+ * the batch could not be loaded, the backend could not complete the pass, or the loss
+ * diverged at `phase` batch `step`. */
 static int train_next(trainer *t, batch_loader *l, int labeled, const char *phase, size_t step)
 {
     data d;
     int rc = 0;
     if (batch_loader_next(l, &d)) rc = -1;
-    else if (train_pass(t, d, labeled)) rc = diverged(t, phase, step);
+    else {
+        int loss_bad = train_pass(t, d, labeled);
+        /* a pass the backend could not complete: its losses mean nothing */
+        if (mcd_backend_check()) rc = -1;
+        else if (loss_bad) rc = diverged(t, phase, step);
+    }
     free_data(d);
     return rc;
 }
@@ -787,6 +806,7 @@ static int run_finetuning(trainer *t)
         zero_updates(net);
         double thresh, acc;
         double flagged = select_score(t, &acc, &thresh);
+        if (flagged < 0) return -1;
         printf("pre-trained network: ID-val accuracy %.4f, L1 threshold@%g%%TPR %.4f, "
                "held-out unlabeled flagged %.4f\n", acc, 100 * t->tc.select_tpr, thresh, flagged);
         save_best_state(t);
