@@ -214,11 +214,13 @@ $(BENCH_DARKNET): $(BUILD)/bench/bench_darknet.c.o $(LIBMCD) $(GEMM_OBJ) $(LIBDA
 # (tests/determinism_test.sh). A few minutes in all; each part also runs alone.
 test: test-unit test-e2e test-robust
 
-# tests/test_data.c checks data/fmnist-small and runs the converter on broken inputs.
+# tests/test_data.c checks data/fmnist-small and runs the converter on broken inputs;
+# tests/layering_test.sh checks the plugin's include rules (docs/architecture.md).
 test-unit: $(BIN)/darknet $(TEST_BIN) data-small $(PREPARE_DATA)
 	DARKNET_BIN=$(BIN)/darknet TEST_LOG=$(BUILD)/tests/run_tests.stderr.log \
 	PREPARE_DATA_BIN=$(PREPARE_DATA) FMNIST_DIR=$(FMNIST_DIR) MNIST_JSON_DIR=$(MNIST_JSON_DIR) \
 	$(TEST_BIN)
+	tests/layering_test.sh
 
 test-e2e: $(BIN)/darknet data-small
 	DARKNET_BIN=$(BIN)/darknet tests/e2e_small.sh $(BUILD)/e2e

@@ -14,6 +14,7 @@
 #include "backend/cpu_backend.h"
 #include "backend/inference.h"
 #include "darknet.h"
+#include "network/mcd_network.h"
 #include "util/mcd_error.h"
 
 void omp_set_num_threads(int n);
@@ -43,6 +44,7 @@ int main(int argc, char **argv)
     int steps = atoi(argv[3]), threads = atoi(argv[4]);
     omp_set_num_threads(threads);
     srand(1);
+    mcd_network_set_parse_hook(mcd_backend_install);
     network *net = parse_network_cfg(argv[1]);
     if (strcmp(mode, "latency") == 0) set_batch_network(net, 1);
     int batch = net->batch;
@@ -57,8 +59,9 @@ int main(int argc, char **argv)
         if (strcmp(mode, "train") == 0) {
             memcpy(net->input, input, (size_t)net->inputs * batch * sizeof(float));
             train_network_datum(net);
-        } else {
-            mcd_predict(net, input);
+            if (mcd_backend_check()) mcd_die();
+        } else if (!mcd_predict(net, input)) {
+            mcd_die();
         }
         if (s >= 0) times[s] = now() - t0;
     }

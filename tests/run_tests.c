@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <CUnit/Basic.h>
 
+#include "backend/cpu_backend.h"
+#include "network/mcd_network.h"
 #include "test_util.h"
 
 int add_parser_suite(void);
@@ -25,6 +27,8 @@ int main(void)
     /* Darknet prints every layer it builds to stderr: keep that out of the report. */
     const char *log = getenv("TEST_LOG") ? getenv("TEST_LOG") : "build/tests/run_tests.stderr.log";
     if (!freopen(log, "w", stderr)) return 2;
+    /* as bin/darknet does: tests that compare backends rely on the parse installing it */
+    mcd_network_set_parse_hook(mcd_backend_install);
     if (CU_initialize_registry() != CUE_SUCCESS) return 2;
     int (*suites[])(void) = {
         add_parser_suite,

@@ -16,6 +16,7 @@
 #include "backend/cpu_backend.h"
 #include "darknet.h"
 #include "backend/inference.h"
+#include "backend/onednn_runtime.h"
 #include "util/mcd_error.h"
 #include "network/mcd_network.h"
 #include "shortcut_layer.h"
@@ -442,6 +443,119 @@ static void test_blocked_layout(void)
     free(plain), free(blocked), free(back);
 }
 
+/* The blocked layout learns its readers and writers from the table the kernels register
+ * in, and decides from the forward functions the layers have at the call. Three layers of
+ * BLOCK channels, the last the network's output. */
+static void blocked_rw(layer l, network net) {}
+static void blocked_reader(layer l, network net) {}
+
+static void test_blocked_registry(void)
+{
+    layer layers[3] = {{0}};
+    float outputs[3];
+    for (int i = 0; i < 3; ++i) {
+        layers[i].type = CONVOLUTIONAL;
+        layers[i].c = layers[i].out_c = BLOCK;
+        layers[i].forward = blocked_rw;
+        layers[i].output = &outputs[i];
+    }
+    network net = {0};
+    net.n = 3, net.layers = layers, net.output = layers[2].output;
+    CU_ASSERT_EQUAL(blocked_output(&net, 0), 0); /* not registered: NCHW */
+    CU_ASSERT_EQUAL_FATAL(blocked_layout_register(blocked_rw, 1, 1), 0);
+    CU_ASSERT_EQUAL(blocked_output(&net, 0), 1);
+    CU_ASSERT_EQUAL(blocked_output(&net, 1), 1);
+    CU_ASSERT_EQUAL(blocked_output(&net, 2), 0); /* the output */
+    /* layer 1 goes back to an unregistered function: decided anew at the next call */
+    layers[1].forward = blocked_reader;
+    CU_ASSERT_EQUAL(blocked_output(&net, 0), 0);
+    CU_ASSERT_EQUAL(blocked_output(&net, 1), 0);
+    /* a reader that does not write (as [avgpool]) */
+    CU_ASSERT_EQUAL_FATAL(blocked_layout_register(blocked_reader, 1, 0), 0);
+    CU_ASSERT_EQUAL(blocked_output(&net, 0), 1);
+    CU_ASSERT_EQUAL(blocked_output(&net, 1), 0);
+    layers[0].out_c = BLOCK / 2; /* not a whole block */
+    CU_ASSERT_EQUAL(blocked_output(&net, 0), 0);
+    layers[0].out_c = BLOCK;
+    /* registered again: the new entry replaces the old; 0, 0 removes it */
+    CU_ASSERT_EQUAL_FATAL(blocked_layout_register(blocked_reader, 0, 1), 0);
+    CU_ASSERT_EQUAL(blocked_output(&net, 0), 0);
+    CU_ASSERT_EQUAL(blocked_layout_register(blocked_reader, 0, 0), 0);
+    CU_ASSERT_EQUAL(blocked_layout_register(blocked_rw, 0, 0), 0);
+    layers[1].forward = blocked_rw;
+    CU_ASSERT_EQUAL(blocked_output(&net, 0), 0);
+}
+
+/* The parser installs a backend only through the hook a program gives it. */
+static int parse_hook_calls;
+static void count_parse(network *net)
+{
+    parse_hook_calls += net->n;
+}
+
+static void test_parse_hook(void)
+{
+    const char *cfg = TEST_CFG_DIR "/backend-residual.cfg";
+    mcd_network_set_parse_hook(NULL);
+    network *plain = mcd_parse_network_cfg(cfg);
+    parse_hook_calls = 0;
+    mcd_network_set_parse_hook(count_parse);
+    network *counted = mcd_parse_network_cfg(cfg);
+    mcd_network_set_parse_hook(mcd_backend_install);
+    network *ours = mcd_parse_network_cfg(cfg);
+    CU_ASSERT_FATAL(plain && counted && ours);
+    CU_ASSERT_EQUAL(parse_hook_calls, counted->n);
+    CU_ASSERT(plain->layers[0].forward == forward_convolutional_layer);
+    CU_ASSERT(counted->layers[0].forward == forward_convolutional_layer);
+    CU_ASSERT(conv_onednn_installed(&ours->layers[0]));
+    free_network(plain);
+    free_network(counted);
+    free_network(ours);
+}
+
+/* A pass the backend cannot complete (scratch memory refused part-way): mcd_predict
+ * returns NULL with the message, Darknet's own passes leave it to mcd_backend_check, the
+ * rest of the pass touches nothing it should not (no crash; ASan under make SANITIZE=1),
+ * and once it is reported the next pass runs and agrees with Darknet's layers again. */
+static void test_failed_pass(void)
+{
+    const char *cfg = TEST_CFG_DIR "/backend-resnet.cfg";
+    network *ref = parse_with("darknet", cfg), *ours = parse_with("onednn", cfg);
+    CU_ASSERT_FATAL(ref && ours);
+    const size_t in_n = (size_t)ref->inputs * ref->batch, out_n = (size_t)ref->outputs * ref->batch;
+    float *input = malloc(in_n * sizeof(float));
+    srand(13);
+    fill_random(input, in_n, 0, 1);
+    CU_ASSERT_EQUAL(mcd_backend_check(), 0);
+
+    mcd_set_error("none");
+    onednn_set_scratch_limit(1);
+    CU_ASSERT_PTR_NULL(mcd_predict(ours, input));
+    onednn_set_scratch_limit(0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mcd_last_error(), "out of memory"));
+    CU_ASSERT_EQUAL(mcd_backend_check(), 0); /* reported once */
+    float *p_ref = network_predict(ref, input), *p_ours = mcd_predict(ours, input);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p_ours);
+    CU_ASSERT(tensors_agree("predictions after a failed pass", p_ours, p_ref, out_n));
+
+    /* a training pass as the trainer runs it (forward_network, backward_network) */
+    memcpy(ours->input, input, in_n * sizeof(float));
+    ours->train = 1;
+    mcd_set_error("none");
+    onednn_set_scratch_limit(1);
+    forward_network(ours);
+    backward_network(ours);
+    onednn_set_scratch_limit(0);
+    CU_ASSERT_EQUAL(mcd_backend_check(), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mcd_last_error(), "out of memory"));
+    forward_network(ours);
+    backward_network(ours);
+    CU_ASSERT_EQUAL(mcd_backend_check(), 0);
+    free(input);
+    free_network(ref);
+    free_network(ours);
+}
+
 static void test_backend_argument(void)
 {
     char a0[] = "darknet", a1[] = "speed", a2[] = "-backend", a3[] = "darknet", a4[] = "x.cfg";
@@ -467,6 +581,9 @@ int add_backend_suite(void)
         !CU_add_test(s, "inference layer by layer, blocked layouts", test_network_inference) ||
         !CU_add_test(s, "a residual block fused at inference", test_fused_residual) ||
         !CU_add_test(s, "which outputs stay blocked", test_blocked_layout) ||
+        !CU_add_test(s, "blocked kernels known by registration", test_blocked_registry) ||
+        !CU_add_test(s, "the backend installed by the parse hook alone", test_parse_hook) ||
+        !CU_add_test(s, "a pass out of memory: an error, no crash", test_failed_pass) ||
         !CU_add_test(s, "-backend is taken off the command line", test_backend_argument))
         return -1;
     return 0;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend/onednn_runtime.h"
 #include "darknet.h"
 #include "util/mcd_error.h"
 #include "network/mcd_network.h"
@@ -189,6 +190,25 @@ static void test_batched_scoring(void)
     CU_ASSERT(strstr(mcd_last_error(), bad) != NULL);
     CU_ASSERT(strstr(mcd_last_error(), "my.list") != NULL);
     CU_ASSERT_EQUAL(net->batch, 4);
+    free_network(net);
+}
+
+/* A pass the backend could not complete (recorded as the backend records one): scoring
+ * stops with -1 and the backend's message, the batch size restored. */
+static void test_failed_pass(void)
+{
+    CU_ASSERT_EQUAL_FATAL(setup(), 0);
+    mcd_layout m;
+    network *net = ood_load_network(fx.cfg, fx.weights, &m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    int n;
+    char **paths = read_list(fx.id_list, &n);
+    ood_image_scores scores[N_ID];
+    onednn_fail("a test's backend failure");
+    CU_ASSERT_EQUAL(ood_score_images(net, &m, paths + 1, n - 1, fx.id_list, NULL, scores), -1);
+    CU_ASSERT_STRING_EQUAL(mcd_last_error(), "a test's backend failure");
+    CU_ASSERT_EQUAL(net->batch, 4);
+    CU_ASSERT_EQUAL(ood_score_images(net, &m, paths, n, fx.id_list, NULL, scores), 0);
     free_network(net);
 }
 
@@ -565,6 +585,7 @@ int add_eval_commands_suite(void)
     if (!s) return -1;
     return !CU_add_test(s, "score formulas and orientation", test_score_formulas) ||
            !CU_add_test(s, "batched scoring = one image at a time", test_batched_scoring) ||
+           !CU_add_test(s, "a pass the backend could not complete: -1", test_failed_pass) ||
            !CU_add_test(s, "threshold file round trip decides as the float score", test_threshold_round_trip) ||
            !CU_add_test(s, "mcd valid: table, CSV, -ood, -transductive", test_valid_command) ||
            !CU_add_test(s, "mcd calibrate: threshold file and its rule", test_calibrate_command) ||

@@ -2,21 +2,61 @@
  * network as it is at each call, not stored: Darknet may resize layers, cut net->n, or a
  * convolution may go back to Darknet's code, and a stored decision could go stale. The
  * scan is over the layers that can read another layer's output; it costs nothing beside
- * the convolutions. */
+ * the convolutions. Which forward functions read and write nChw16c, the kernels tell this
+ * file by registering (a layer's forward pointer is what it runs now, so a layer sent back
+ * to Darknet's code drops out by itself). */
 
 #include "backend/blocked_layout.h"
 #include "layers/discrepancy_layer.h"
 #include "layers/split_layer.h"
+#include "util/mcd_error.h"
+
+/* Three kernels register today; room to spare. */
+enum { MAX_KERNELS = 8 };
+
+static struct blocked_kernel {
+    void (*forward)(layer, network);
+    int reads, writes;
+} kernels[MAX_KERNELS];
+static int nkernels;
+
+static struct blocked_kernel *kernel_of(void (*forward)(layer, network))
+{
+    for (int k = 0; k < nkernels; ++k)
+        if (kernels[k].forward == forward) return &kernels[k];
+    return NULL;
+}
+
+int blocked_layout_register(void (*forward)(layer, network), int reads, int writes)
+{
+    struct blocked_kernel *k = kernel_of(forward);
+    if (!reads && !writes) {
+        if (k) *k = kernels[--nkernels];
+        return 0;
+    }
+    if (!k) {
+        if (nkernels == MAX_KERNELS) {
+            mcd_set_error("blocked layout: no room to register a %dth kernel", MAX_KERNELS + 1);
+            return -1;
+        }
+        k = &kernels[nkernels++];
+    }
+    *k = (struct blocked_kernel){forward, reads != 0, writes != 0};
+    return 0;
+}
 
 static int produces_blocked(const layer *l)
 {
-    return (conv_onednn_installed(l) || shortcut_fused_installed(l)) && l->out_c % BLOCK == 0;
+    const struct blocked_kernel *k = kernel_of(l->forward);
+    return k && k->writes && l->out_c % BLOCK == 0;
 }
 
+/* A reader is given a blocked tensor only by a producer whose out_c is a multiple of BLOCK:
+ * its own channel count needs no check. */
 static int reads_blocked(const layer *l)
 {
-    return ((conv_onednn_installed(l) || avgpool_blocked_installed(l)) && l->c % BLOCK == 0) ||
-           shortcut_fused_installed(l);
+    const struct blocked_kernel *k = kernel_of(l->forward);
+    return k && k->reads;
 }
 
 /* Whether layer j reads layer i's output other than as its input (j == i + 1). */

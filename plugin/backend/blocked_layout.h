@@ -13,9 +13,9 @@
 #define BLOCK 16 /* channels per block */
 
 /* Whether, on an inference pass over `net` (its n layers as they are now), layer i's
- * output is written in nChw16c: the layer runs the backend's convolution or shortcut,
- * its channels are a multiple of BLOCK, it is not the network's last layer, and every
- * layer that reads it is a backend convolution or shortcut. */
+ * output is written in nChw16c: the layer's forward is registered as writing it, its
+ * channels are a multiple of BLOCK, it is not the network's last layer, and every layer
+ * that reads it is registered as reading it. */
 int blocked_output(const network *net, int i);
 
 /* Whether a layer after `after` reads layer i's output (as its input or by index). */
@@ -29,10 +29,13 @@ int blocked_input(const network *net);
 void blocked_from_plain(const float *plain, float *blocked, int batch, int c, int h, int w);
 void blocked_to_plain(const float *blocked, float *plain, int batch, int c, int h, int w);
 
-/* Backend layers that read and write nChw16c (conv_onednn.c, shortcut_fused.c), and one
- * that reads it (avgpool_blocked.c). */
-int conv_onednn_installed(const layer *l);
-int shortcut_fused_installed(const layer *l);
-int avgpool_blocked_installed(const layer *l);
+/* Which layers read and write nChw16c: each backend kernel registers its forward function
+ * when it is installed (conv_onednn.c, shortcut_fused.c, avgpool_blocked.c), so that this
+ * code needs none of them. `writes`: it writes its output in nChw16c when its out_c is a
+ * multiple of BLOCK; `reads`: it reads any blocked output it is given (its input, or a
+ * layer's by index). Registering a function again replaces its entry; reads = writes = 0
+ * removes it. 0, or -1 with the error set when the table is full (then that kernel's
+ * layers are decided NCHW: correct, only slower). */
+int blocked_layout_register(void (*forward)(layer, network), int reads, int writes);
 
 #endif

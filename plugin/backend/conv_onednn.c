@@ -12,7 +12,9 @@
  *            nChw16c when the neighbours work in it too (blocked_layout.h): no reorders.
  * Plans (primitives + ports) are built on first use for the batch size and input size in
  * use, and rebuilt when either changes (set_batch_network, resize). A layer whose plan
- * oneDNN cannot build goes back to Darknet's code with a note on stderr. */
+ * oneDNN cannot build goes back to Darknet's code with a note on stderr. Out of memory in a
+ * pass is recorded (onednn_runtime.h, onednn_fail) and the layer returns: nothing more of
+ * the pass runs here until the failure is taken. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,17 +274,22 @@ static dnnl_status_t build_infer_plan(const layer *l, infer_plan *p, int in_bloc
 }
 
 /* Back to Darknet's code for training this layer, for good: oneDNN could not build its
- * training plan. */
-static void fall_back(layer *l, network *net, dnnl_status_t st)
+ * training plan. -1 (the failure recorded) without memory for the x_norm Darknet's code
+ * needs. */
+static int fall_back(layer *l, network *net, dnnl_status_t st)
 {
+    layer *stored = &net->layers[net->index];
+    if (stored->batch_normalize && !stored->x_norm &&
+        !(stored->x_norm = calloc((size_t)stored->batch * stored->outputs, sizeof(float)))) {
+        onednn_fail("layer %d: out of memory for Darknet's convolution", net->index);
+        return -1;
+    }
     fprintf(stderr, "darknet: layer %d: oneDNN cannot train this convolution (status %d); "
                     "Darknet's code runs it\n", net->index, (int)st);
-    layer *stored = &net->layers[net->index];
-    if (stored->batch_normalize && !stored->x_norm)
-        stored->x_norm = calloc((size_t)stored->batch * stored->outputs, sizeof(float));
     stored->forward = forward_convolutional_layer;
     stored->backward = backward_convolutional_layer;
     l->x_norm = stored->x_norm;
+    return 0;
 }
 
 static int plan_fits(int batch, int h, int w, const layer *l)
@@ -290,15 +297,20 @@ static int plan_fits(int batch, int h, int w, const layer *l)
     return batch == l->batch && h == l->h && w == l->w;
 }
 
+/* NULL (the failure recorded) when there is no memory for a new one. */
 static conv_state *state_for(const layer *l)
 {
     conv_state *s = find_state(l->output);
-    if (!s) { /* the layer was resized (a new buffer): start over */
-        s = calloc(1, sizeof *s);
-        s->key = l->output;
-        states = realloc(states, (nstates + 1) * sizeof *states);
-        states[nstates++] = s;
+    if (s) return s;
+    /* the layer was resized (a new buffer): start over */
+    conv_state **grown = realloc(states, (nstates + 1) * sizeof *states);
+    if (grown) states = grown;
+    if (!grown || !(s = calloc(1, sizeof *s))) {
+        onednn_fail("out of memory for a convolution's oneDNN state");
+        return NULL;
     }
+    s->key = l->output;
+    states[nstates++] = s;
     return s;
 }
 
@@ -329,7 +341,8 @@ static int param_arrays(const layer *l, const float *arrays[5], size_t sizes[5])
     return count;
 }
 
-/* Whether the parameters differ from those saved in p->params; saves them if so. */
+/* Whether the parameters differ from those saved in p->params; saves them if so. -1 (the
+ * failure recorded) without memory to save them. */
 static int params_changed(const layer *l, infer_plan *p)
 {
     const float *arrays[5];
@@ -337,7 +350,10 @@ static int params_changed(const layer *l, infer_plan *p)
     int count = param_arrays(l, arrays, sizes);
     for (int i = 0; i < count; ++i) total += sizes[i];
     int changed = !p->params;
-    if (!p->params) p->params = malloc(total * sizeof(float));
+    if (!p->params && !(p->params = malloc(total * sizeof(float)))) {
+        onednn_fail("out of memory for a convolution's folded parameters");
+        return -1;
+    }
     float *saved = p->params;
     for (int i = 0; i < count; saved += sizes[i], ++i)
         if (changed || memcmp(saved, arrays[i], sizes[i] * sizeof(float)) != 0) {
@@ -349,11 +365,24 @@ static int params_changed(const layer *l, infer_plan *p)
 
 static void forward_inference(layer *l, infer_plan *p, network *net, float *dst)
 {
-    if (params_changed(l, p)) {
+    int changed = params_changed(l, p);
+    if (changed < 0) return;
+    if (changed) {
         if (!p->folded_weights) p->folded_weights = malloc((size_t)l->nweights * sizeof(float));
         if (!p->folded_bias) p->folded_bias = malloc((size_t)l->n * sizeof(float));
+        if (!p->folded_weights || !p->folded_bias) {
+            free(p->params); /* folded next time, whatever the parameters */
+            p->params = NULL;
+            onednn_fail("out of memory for a convolution's folded parameters");
+            return;
+        }
         fold_batchnorm(l, p->folded_weights, p->folded_bias);
         onednn_port_in(&p->weights, p->folded_weights);
+        if (onednn_failed()) { /* the primitive's weights are not these: fold again next time */
+            free(p->params);
+            p->params = NULL;
+            return;
+        }
     }
     dnnl_exec_arg_t args[] = {
         {DNNL_ARG_SRC, onednn_port_in(&p->src, net->input)},
@@ -374,6 +403,7 @@ static void forward_inference_darknet(layer *l, network *net, int in_blocked, in
     network plain = *net;
     if (in_blocked) {
         float *in = onednn_scratch(SLOT_SRC, (size_t)l->inputs * l->batch * sizeof(float));
+        if (!in) return; /* recorded */
         blocked_to_plain(net->input, in, l->batch, l->c, l->h, l->w);
         plain.input = in;
     }
@@ -381,6 +411,7 @@ static void forward_inference_darknet(layer *l, network *net, int in_blocked, in
     if (out_blocked) {
         size_t n = (size_t)l->outputs * l->batch;
         float *out = onednn_scratch(SLOT_DST, n * sizeof(float));
+        if (!out) return; /* recorded */
         memcpy(out, l->output, n * sizeof(float));
         blocked_from_plain(out, l->output, l->batch, l->n, l->out_h, l->out_w);
     }
@@ -396,6 +427,7 @@ static void forward_training(layer *l, train_plan *p, network *net)
     };
     onednn_primitive_run(&p->fwd, 3, args);
     onednn_port_flush(&p->dst);
+    if (onednn_failed()) return; /* no output: the rolling statistics stay as they were */
     if (l->batch_normalize) batchnorm_cpu_forward(l);
     else bias_activation_cpu_forward(l);
 }
@@ -422,7 +454,8 @@ static int infer_plan_ready(conv_state *s, const layer *l, const network *net, i
 
 static void forward_convolutional_layer_onednn(layer l, network net)
 {
-    conv_state *s = state_for(&l);
+    conv_state *s = onednn_failed() ? NULL : state_for(&l);
+    if (!s) return; /* a failure is recorded: nothing more this pass */
     dnnl_status_t st = dnnl_success;
     if (net.train) {
         if (!plan_fits(s->train.batch, s->train.h, s->train.w, &l)) {
@@ -433,8 +466,7 @@ static void forward_convolutional_layer_onednn(layer l, network net)
             forward_training(&l, &s->train, &net);
             return;
         }
-        fall_back(&l, &net, st);
-        forward_convolutional_layer(l, net);
+        if (fall_back(&l, &net, st) == 0) forward_convolutional_layer(l, net);
         return;
     }
     int in_blocked = blocked_input(&net), out_blocked = blocked_output(&net, net.index);
@@ -445,8 +477,8 @@ static void forward_convolutional_layer_onednn(layer l, network net)
 
 int conv_onednn_forward_residual(layer *l, network *net, float *sum, ACTIVATION act)
 {
-    conv_state *s = state_for(l);
-    if (net->train || l->activation != LINEAR ||
+    conv_state *s = onednn_failed() ? NULL : state_for(l);
+    if (!s || net->train || l->activation != LINEAR ||
         !(act == LINEAR || act == RELU || act == LEAKY) ||
         !infer_plan_ready(s, l, net, blocked_input(net), 1, 1 + (int)act))
         return 0;
@@ -456,15 +488,15 @@ int conv_onednn_forward_residual(layer *l, network *net, float *sum, ACTIVATION 
 
 static void backward_convolutional_layer_onednn(layer l, network net)
 {
-    conv_state *s = state_for(&l);
+    conv_state *s = onednn_failed() ? NULL : state_for(&l);
+    if (!s) return; /* a failure is recorded: nothing more this pass */
     train_plan *p = &s->train;
     if (!plan_fits(p->batch, p->h, p->w, &l)) {
         /* backward without a training forward at this size (Darknet allows it) */
         destroy_train_plan(p);
         dnnl_status_t st = build_train_plan(&l, p);
         if (st != dnnl_success) {
-            fall_back(&l, &net, st);
-            backward_convolutional_layer(l, net);
+            if (fall_back(&l, &net, st) == 0) backward_convolutional_layer(l, net);
             return;
         }
     }
@@ -508,6 +540,7 @@ int conv_onednn_install(network *net, int i)
     }
     l->forward = forward_convolutional_layer_onednn;
     l->backward = backward_convolutional_layer_onednn;
+    blocked_layout_register(forward_convolutional_layer_onednn, 1, 1);
     /* batch norm's backward here needs only l->x: x_norm would be a copy of every output */
     free(l->x_norm);
     l->x_norm = NULL;

@@ -8,6 +8,8 @@
  * oneDNN cannot run as Darknet does (groups, binary, xnor) keep Darknet's code. Returns 1
  * when installed. The optimizer step stays Darknet's update_convolutional_layer. */
 int conv_onednn_install(network *net, int i);
+/* Whether l runs the oneDNN forward (installed, not gone back to Darknet's code). */
+int conv_onednn_installed(const layer *l);
 
 /* Inference of an installed layer l (linear activation, output in nChw16c) fused with the
  * [shortcut] after it: sum, in nChw16c with l's output shape, holds the shortcut's other

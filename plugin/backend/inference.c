@@ -14,7 +14,9 @@
 
 #include "backend/blocked_layout.h"
 #include "backend/conv_onednn.h"
+#include "backend/cpu_backend.h"
 #include "backend/inference.h"
+#include "backend/shortcut_fused.h"
 #include "network.h"
 
 static int fuse_residuals = 1;
@@ -73,5 +75,6 @@ float *mcd_predict(network *net, float *input)
     }
     calc_network_cost(&run);
     free(layers);
+    if (mcd_backend_check()) return NULL;
     return net->output;
 }

@@ -7,7 +7,9 @@
 /* network_predict's result (the last layer's output for `input`, batch = net->batch), but
  * without forward_network's zeroing of every layer's delta before it runs: deltas matter
  * only to a backward pass, and at inference that zeroing writes as many bytes as the
- * layers' outputs. The next training forward zeroes them as usual. */
+ * layers' outputs. The next training forward zeroes them as usual.
+ * NULL, with the error set, when the backend could not complete the pass (out of memory;
+ * cpu_backend.h, mcd_backend_check). */
 float *mcd_predict(network *net, float *input);
 
 /* Whether mcd_predict fuses layer i (a convolution) with the [shortcut] after it on an

@@ -1,83 +1,15 @@
-/* The backend switch (cpu_backend.h) and the oneDNN plumbing shared by the layer
- * implementations (backend_onednn.h): engine, stream, scratch buffers, layout ports. */
+/* The oneDNN plumbing shared by the layer implementations (onednn_runtime.h): engine,
+ * stream, scratch buffers, layout ports, primitives with a shared scratchpad, and the
+ * record of a pass's first failure. */
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/avgpool_blocked.h"
 #include "backend/onednn_runtime.h"
-#include "backend/conv_onednn.h"
-#include "backend/cpu_backend.h"
-#include "util/mcd_error.h"
-#include "backend/shortcut_fused.h"
 
-enum backend { BACKEND_UNSET, BACKEND_ONEDNN, BACKEND_DARKNET };
-static enum backend selected = BACKEND_UNSET;
-
-static enum backend backend_by_name(const char *name)
-{
-    if (strcmp(name, "onednn") == 0) return BACKEND_ONEDNN;
-    if (strcmp(name, "darknet") == 0) return BACKEND_DARKNET;
-    return BACKEND_UNSET;
-}
-
-int mcd_backend_select(const char *name)
-{
-    enum backend b = backend_by_name(name);
-    if (b == BACKEND_UNSET) {
-        mcd_set_error("unknown backend '%s' (onednn or darknet)", name);
-        return -1;
-    }
-    selected = b;
-    return 0;
-}
-
-static enum backend current_backend(void)
-{
-    if (selected != BACKEND_UNSET) return selected;
-    const char *env = getenv("MCD_BACKEND");
-    selected = BACKEND_ONEDNN;
-    if (env && *env) {
-        if (backend_by_name(env) == BACKEND_UNSET)
-            fprintf(stderr, "darknet: MCD_BACKEND=%s is not onednn or darknet; using onednn\n",
-                    env);
-        else
-            selected = backend_by_name(env);
-    }
-    return selected;
-}
-
-const char *mcd_backend_name(void)
-{
-    return current_backend() == BACKEND_DARKNET ? "darknet" : "onednn";
-}
-
-int mcd_backend_take_arg(int argc, char **argv)
-{
-    for (int i = 1; i < argc; ++i) {
-        if (strcmp(argv[i], "-backend") != 0) continue;
-        if (i + 1 >= argc) {
-            mcd_set_error("-backend needs a name: onednn or darknet");
-            return -1;
-        }
-        if (mcd_backend_select(argv[i + 1])) return -1;
-        memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 2 + 1) * sizeof *argv);
-        argc -= 2;
-        --i;
-    }
-    return argc;
-}
-
-void mcd_backend_install(network *net)
-{
-    if (current_backend() != BACKEND_ONEDNN || !onednn_engine()) return;
-    for (int i = 0; i < net->n; ++i)
-        if (net->layers[i].type == CONVOLUTIONAL) conv_onednn_install(net, i);
-        else if (net->layers[i].type == SHORTCUT) shortcut_fused_install(net, i);
-        else if (net->layers[i].type == AVGPOOL) avgpool_blocked_install(net, i);
-}
-
-/* --- engine, stream, scratch -------------------------------------------------------------- */
+/* --- engine, stream ----------------------------------------------------------------------- */
 
 static dnnl_engine_t engine;
 static dnnl_stream_t stream;
@@ -102,27 +34,63 @@ dnnl_stream_t onednn_stream(void)
     return stream;
 }
 
+/* --- failures ----------------------------------------------------------------------------- */
+
+static int failed;
+static char failure[512];
+
+void onednn_fail(const char *fmt, ...)
+{
+    if (failed) return; /* the first failure caused the others */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(failure, sizeof failure, fmt, ap);
+    va_end(ap);
+    failed = 1;
+}
+
+int onednn_failed(void)
+{
+    return failed;
+}
+
+const char *onednn_take_failure(void)
+{
+    if (!failed) return NULL;
+    failed = 0;
+    return failure;
+}
+
+/* --- scratch ------------------------------------------------------------------------------ */
+
 static struct {
     void *p;
     size_t bytes;
 } scratch[SLOT_COUNT];
+static size_t scratch_limit;
+
+void onednn_set_scratch_limit(size_t bytes)
+{
+    scratch_limit = bytes;
+}
 
 void *onednn_scratch(enum onednn_slot slot, size_t bytes)
 {
-    if (scratch[slot].bytes < bytes) {
+    const int refused = (scratch_limit && bytes > scratch_limit) || bytes > SIZE_MAX - 63;
+    if (!refused && scratch[slot].bytes < bytes) {
         free(scratch[slot].p);
         size_t rounded = (bytes + 63) / 64 * 64;
         scratch[slot].p = aligned_alloc(64, rounded);
-        if (!scratch[slot].p) {
-            fprintf(stderr, "darknet: out of memory (%zu bytes of oneDNN scratch)\n", bytes);
-            exit(1);
-        }
-        scratch[slot].bytes = rounded;
+        scratch[slot].bytes = scratch[slot].p ? rounded : 0;
+    }
+    if (refused || scratch[slot].bytes < bytes) {
+        onednn_fail("the CPU backend is out of memory (%zu bytes of oneDNN scratch)", bytes);
+        return NULL;
     }
     return scratch[slot].p;
 }
 
-/* --- ports ------------------------------------------------------------------------------ */
+/* --- ports -------------------------------------------------------------------------------- */
 
 void onednn_plain_md(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims)
 {
@@ -173,11 +141,15 @@ dnnl_status_t onednn_port_init(onednn_port *p, const dnnl_memory_desc_t *user_md
     return st;
 }
 
+/* Point the port at `user` and its inner memory at the slot's scratch buffer. Without
+ * that buffer the failure is recorded, which stops every run until it is taken. */
 static void port_bind(onednn_port *p, const float *user)
 {
     dnnl_memory_set_data_handle(p->user, (void *)user);
-    if (p->inner != p->user && !p->own)
-        dnnl_memory_set_data_handle(p->inner, onednn_scratch(p->slot, p->inner_bytes));
+    if (p->inner != p->user && !p->own) {
+        void *buffer = onednn_scratch(p->slot, p->inner_bytes);
+        if (buffer) dnnl_memory_set_data_handle(p->inner, buffer);
+    }
 }
 
 dnnl_memory_t onednn_port_in(onednn_port *p, const float *user)
@@ -213,12 +185,10 @@ void onednn_port_destroy(onednn_port *p)
 
 void onednn_run(dnnl_primitive_t prim, int nargs, const dnnl_exec_arg_t *args)
 {
+    if (failed) return; /* a buffer it would use may be missing */
     dnnl_status_t st = dnnl_primitive_execute(prim, stream, nargs, args);
     if (st == dnnl_success) st = dnnl_stream_wait(stream);
-    if (st != dnnl_success) {
-        fprintf(stderr, "darknet: error: a oneDNN primitive failed (status %d)\n", (int)st);
-        exit(1);
-    }
+    if (st != dnnl_success) onednn_fail("a oneDNN primitive failed (status %d)", (int)st);
 }
 
 /* --- primitives with a shared scratchpad -------------------------------------------------- */
@@ -248,6 +218,7 @@ void onednn_primitive_run(onednn_primitive *p, int nargs, const dnnl_exec_arg_t 
     memcpy(all, args, (size_t)nargs * sizeof *args);
     if (p->scratchpad) {
         void *buffer = onednn_scratch(SLOT_SCRATCHPAD, p->scratchpad_bytes);
+        if (!buffer) return; /* recorded */
         dnnl_memory_set_data_handle(p->scratchpad, buffer);
         all[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, p->scratchpad};
     }

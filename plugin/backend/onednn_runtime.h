@@ -1,8 +1,8 @@
 /* What the oneDNN layer implementations share: one engine and stream, reusable scratch
- * buffers, and ports that move a tensor between Darknet's NCHW buffer and the layout a
- * primitive chose (plugin/backend/onednn_runtime.c). */
-#ifndef MCD_BACKEND_ONEDNN_H
-#define MCD_BACKEND_ONEDNN_H
+ * buffers, ports that move a tensor between Darknet's NCHW buffer and the layout a
+ * primitive chose, and the record of a failed pass (plugin/backend/onednn_runtime.c). */
+#ifndef MCD_ONEDNN_RUNTIME_H
+#define MCD_ONEDNN_RUNTIME_H
 
 #include <dnnl.h>
 
@@ -22,8 +22,22 @@ enum onednn_slot {
     SLOT_COUNT,
     SLOT_OWN /* not shared: the port keeps its own buffer (a tensor kept between calls) */
 };
-/* A 64-byte aligned buffer of at least `bytes` for the slot (contents not kept on growth). */
+/* A 64-byte aligned buffer of at least `bytes` for the slot (contents not kept on growth);
+ * NULL, with the failure recorded, when there is no memory for it. */
 void *onednn_scratch(enum onednn_slot slot, size_t bytes);
+/* For tests: scratch requests of more than `bytes` fail as if memory had run out (0: no
+ * limit), so that a pass can be made to fail part-way. */
+void onednn_set_scratch_limit(size_t bytes);
+
+/* The first failure since it was last taken (cpu_backend.h, mcd_backend_check): Darknet's
+ * layer functions return nothing, so a failure is recorded here, with its message, and
+ * from then on every run below does nothing (no primitive is handed a missing buffer) and
+ * the backend's layers return at once. The rest of the pass then only runs Darknet's own
+ * layers on stale values, and its caller learns of the failure when it checks. */
+void onednn_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int onednn_failed(void);
+/* The message of the recorded failure, and the record cleared; NULL when there is none. */
+const char *onednn_take_failure(void);
 
 /* A primitive argument backed by a Darknet buffer. When the primitive wants another
  * layout (or the result must be added into the buffer, as Darknet's gradients are), a
@@ -64,12 +78,13 @@ typedef struct onednn_primitive {
 } onednn_primitive;
 dnnl_status_t onednn_attr_create(dnnl_primitive_attr_t *attr);
 dnnl_status_t onednn_primitive_init(onednn_primitive *p, const_dnnl_primitive_desc_t pd);
-/* Run with args (at most 7) plus the scratchpad, and wait. */
+/* Run with args (at most 7) plus the scratchpad, and wait; nothing once a failure is
+ * recorded. */
 void onednn_primitive_run(onednn_primitive *p, int nargs, const dnnl_exec_arg_t *args);
 void onednn_primitive_destroy(onednn_primitive *p);
 
-/* Run a primitive on the stream and wait; a failure here (out of memory) ends the program
- * with a message, since the layer's outputs would be garbage. */
+/* Run a primitive on the stream and wait; a failure here (out of memory) is recorded
+ * (onednn_fail), and nothing runs once one is. */
 void onednn_run(dnnl_primitive_t prim, int nargs, const dnnl_exec_arg_t *args);
 
 /* An NCHW (or OIHW, or 1-D) f32 descriptor of Darknet's plain buffers. */

@@ -153,9 +153,11 @@ static void forward_parts(const layer *l, shortcut_io io, forward_fn *fn, int pe
 
 /* At inference the input, the added layer's output and this output may each be in
  * nChw16c (blocked_layout.h). All three blocked: the blocked loops. All plain: the plane
- * loops. A mix (where the network goes back to Darknet's layers): plain copies. */
+ * loops. A mix (where the network goes back to Darknet's layers): plain copies. Nothing
+ * once a failure is recorded (onednn_runtime.h), such as no memory for those copies. */
 static void forward_shortcut_layer_fused(layer l, network net)
 {
+    if (onednn_failed()) return;
     const layer *from = &net.layers[l.index];
     const int in_blocked = blocked_input(&net), add_blocked = blocked_output(&net, l.index);
     const int out_blocked = blocked_output(&net, net.index);
@@ -165,23 +167,27 @@ static void forward_shortcut_layer_fused(layer l, network net)
         return;
     }
     const size_t n = (size_t)l.outputs * l.batch;
+    float *in = in_blocked ? onednn_scratch(SLOT_SRC, n * sizeof(float)) : NULL;
+    float *add = add_blocked
+                     ? onednn_scratch(SLOT_AUX, (size_t)from->outputs * l.batch * sizeof(float))
+                     : NULL;
+    if (out_blocked) io.out = onednn_scratch(SLOT_DST, n * sizeof(float));
+    if (onednn_failed()) return; /* no memory for a copy */
     if (in_blocked) {
-        float *in = onednn_scratch(SLOT_SRC, n * sizeof(float));
         blocked_to_plain(net.input, in, l.batch, l.out_c, l.out_h, l.out_w);
         io.in = in;
     }
     if (add_blocked) {
-        float *add = onednn_scratch(SLOT_AUX, (size_t)from->outputs * l.batch * sizeof(float));
         blocked_to_plain(from->output, add, l.batch, l.c, l.h, l.w);
         io.add = add;
     }
-    if (out_blocked) io.out = onednn_scratch(SLOT_DST, n * sizeof(float));
     forward_parts(&l, io, forward_plane, 1);
     if (out_blocked) blocked_from_plain(io.out, l.output, l.batch, l.out_c, l.out_h, l.out_w);
 }
 
 static void backward_shortcut_layer_fused(layer l, network net)
 {
+    if (onednn_failed()) return;
     backward_planes(&l, &net, backward_plane);
 }
 
@@ -199,5 +205,7 @@ int shortcut_fused_install(network *net, int i)
         return 0;
     l->forward = forward_shortcut_layer_fused;
     l->backward = backward_shortcut_layer_fused;
+    /* reads an input or added layer in either layout (plain copies of a mix) */
+    blocked_layout_register(forward_shortcut_layer_fused, 1, 1);
     return 1;
 }

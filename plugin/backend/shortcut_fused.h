@@ -8,5 +8,7 @@
  * adds is as large as its input or larger (ResNet's identity and subsampled shortcuts);
  * returns 1 when installed. */
 int shortcut_fused_install(network *net, int i);
+/* Whether l runs the fused forward. */
+int shortcut_fused_installed(const layer *l);
 
 #endif

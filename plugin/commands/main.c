@@ -1,13 +1,14 @@
 /* main of the `darknet` binary: `darknet mcd <verb> ...` runs the plugin, every other
  * command goes to Darknet's own main (examples/darknet.c, compiled as darknet_main).
  * `-backend onednn|darknet`, anywhere on the line, picks the CPU backend (cpu_backend.h)
- * for every command, stock ones included. */
+ * for every command, stock ones included: every parsed network gets it (the parse hook). */
 #include <stdio.h>
 #include <string.h>
 
 #include "backend/cpu_backend.h"
 #include "commands/command_line.h"
 #include "commands/verbs.h"
+#include "network/mcd_network.h"
 #include "util/mcd_error.h"
 
 int darknet_main(int argc, char **argv);
@@ -16,6 +17,7 @@ int main(int argc, char **argv)
 {
     argc = mcd_backend_take_arg(argc, argv);
     if (argc < 0) return mcd_command_failed();
+    mcd_network_set_parse_hook(mcd_backend_install);
     if (argc >= 2 && strcmp(argv[1], "mcd") == 0) return run_mcd(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
         fprintf(stderr, "usage: %s <function> ...\n"
@@ -26,5 +28,8 @@ int main(int argc, char **argv)
                         "         (default onednn; darknet = Darknet's own)\n", argv[0], argv[0]);
         return 0;
     }
-    return darknet_main(argc, argv);
+    int rc = darknet_main(argc, argv);
+    /* Darknet's own commands never ask: a pass the backend could not complete is told here */
+    if (mcd_backend_check()) return mcd_command_failed();
+    return rc;
 }

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "network/cfg_reader.h"
-#include "backend/cpu_backend.h"
 #include "network/darknet_parser.h"
 #include "layers/discrepancy_layer.h"
 #include "layers/l1_layer.h"
@@ -348,6 +347,13 @@ static void finish_network(network *net, size_t workspace_size)
     if (workspace_size) net->workspace = calloc(1, workspace_size);
 }
 
+static void (*parse_hook)(network *net);
+
+void mcd_network_set_parse_hook(void (*hook)(network *net))
+{
+    parse_hook = hook;
+}
+
 static network *build_network(parse_state *ps)
 {
     network *net = make_network(ps->nsteps);
@@ -401,7 +407,7 @@ static network *build_network(parse_state *ps)
     /* after the build, so that a head built twice warns once */
     for (int i = 0; i < ps->nsec; ++i)
         if (i == 0 || ps->kind[i] == SEC_STOCK) warn_unused_keys(ps->file, ps->sec[i]);
-    mcd_backend_install(net);
+    if (parse_hook) parse_hook(net);
     return net;
 }
 

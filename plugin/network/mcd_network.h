@@ -9,6 +9,11 @@
  * Stock sections are built by Darknet's own parse_* functions. */
 network *mcd_parse_network_cfg(const char *filename);
 
+/* A function run on every network the parse builds, before it is returned; NULL for none
+ * (the default). Programs install their CPU backend's layer code with it
+ * (mcd_backend_install, backend/cpu_backend.h): the parser knows no backend. */
+void mcd_network_set_parse_hook(void (*hook)(network *net));
+
 /* Where the parts of an MCD network sit in net->layers. */
 typedef struct mcd_layout {
     int split;        /* [mcd_split] */

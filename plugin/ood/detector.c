@@ -29,6 +29,7 @@ int mcd_detector_classify(mcd_detector *d, image colour, mcd_verdict_result *r)
     image in = mcd_network_image(colour, d->net->w, d->net->h, d->net->c);
     float *out = mcd_predict(d->net, in.data);
     free_image(in);
+    if (!out) return -1; /* the backend could not complete the pass */
     const float *p1 = mcd_head_probs(d->net, &d->m, 1, 0);
     const float *p2 = mcd_head_probs(d->net, &d->m, 2, 0);
     r->score = out[0];

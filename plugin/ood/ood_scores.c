@@ -168,7 +168,7 @@ int ood_score_images(network *net, const mcd_layout *m, char **paths, int n,
     const int tty = isatty(2);
     const double t0 = mcd_now_seconds();
     double last = t0;
-    int rc = 0;
+    int rc = 0, pass_failed = 0;
 
     /* batch k is read into buf[k % 2] while batch k - 1 is computed */
     jobs[0].start = 0;
@@ -192,10 +192,15 @@ int ood_score_images(network *net, const mcd_layout *m, char **paths, int n,
             }
         }
         if (cur->count != net->batch) set_batch_network(net, cur->count);
-        mcd_predict(net, cur->buf);
-        for (int b = 0; b < cur->count; ++b)
+        int predicted = mcd_predict(net, cur->buf) != NULL;
+        for (int b = 0; predicted && b < cur->count; ++b)
             ood_scores_from_network(net, m, b, &out[cur->start + b]);
         if (have_next) pthread_join(thread, NULL);
+        if (!predicted) { /* the backend could not complete the pass: its error is set */
+            rc = -1;
+            pass_failed = 1;
+            break;
+        }
         double t = mcd_now_seconds();
         int done = cur->start + cur->count;
         if (progress && (done == n || t - last >= (tty ? 0.5 : 10.0))) {
@@ -205,14 +210,14 @@ int ood_score_images(network *net, const mcd_layout *m, char **paths, int n,
             last = t;
         }
     }
-    if (rc) {
+    if (rc && !pass_failed) {
         const load_job *bad = jobs[0].failed ? &jobs[0] : &jobs[1];
         if (list_name)
             mcd_set_error("%s: %s", list_name, bad->err);
         else
             mcd_set_error("%s", bad->err);
-        if (progress && tty) fputc('\n', stderr);
     }
+    if (rc && progress && tty) fputc('\n', stderr);
     if (net->batch != batch) set_batch_network(net, batch);
     free(buf[0]);
     free(buf[1]);

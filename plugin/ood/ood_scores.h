@@ -69,7 +69,8 @@ network *ood_load_network(const char *cfg, const char *weights, mcd_layout *m);
  * with mcd_read_image (c = net->c, resized to net->w x net->h) by a background thread while
  * the previous batch is computed. With label (e.g. the list's name) and more than one
  * batch of images, prints progress to stderr. out holds n entries.
- * 0, or -1 with an error naming the image (and list_name, when given). */
+ * 0, or -1 with an error naming the image (and list_name, when given), or the backend's
+ * when it could not complete a pass (mcd_predict). */
 int ood_score_images(network *net, const mcd_layout *m, char **paths, int n,
                      const char *list_name, const char *label, ood_image_scores *out);
 

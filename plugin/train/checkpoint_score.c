@@ -39,9 +39,10 @@ void mcd_image_set_free(mcd_image_set *s)
     s->n = 0;
 }
 
-/* L1 scores of a set, and (for labeled sets) the accuracy of the heads' average. */
-static void score_set(const mcd_selection *s, const mcd_image_set *set, double *scores,
-                      double *acc)
+/* L1 scores of a set, and (for labeled sets) the accuracy of the heads' average; 0, or -1
+ * with the error set when the backend could not complete a pass. */
+static int score_set(const mcd_selection *s, const mcd_image_set *set, double *scores,
+                     double *acc)
 {
     network *net = s->net;
     int B = net->batch, K = s->m->classes, correct = 0;
@@ -50,6 +51,10 @@ static void score_set(const mcd_selection *s, const mcd_image_set *set, double *
         int nb = set->n - start < B ? set->n - start : B;
         memcpy(x, set->x + (size_t)start * net->inputs, sizeof(float) * nb * net->inputs);
         float *out = mcd_predict(net, x);
+        if (!out) {
+            free(x);
+            return -1;
+        }
         for (int b = 0; b < nb; ++b) {
             scores[start + b] = out[b];
             const float *p1 = mcd_head_probs(net, s->m, 1, b), *p2 = mcd_head_probs(net, s->m, 2, b);
@@ -61,6 +66,7 @@ static void score_set(const mcd_selection *s, const mcd_image_set *set, double *
     }
     free(x);
     if (acc) *acc = set->n ? (double)correct / set->n : 0;
+    return 0;
 }
 
 double mcd_select_score(const mcd_selection *s, double *acc, double *thresh)
@@ -68,8 +74,11 @@ double mcd_select_score(const mcd_selection *s, double *acc, double *thresh)
     int nid = s->id->n, nunl = s->unl->n;
     double *id = malloc(sizeof(double) * (nid ? nid : 1));
     double *unl = malloc(sizeof(double) * (nunl ? nunl : 1));
-    score_set(s, s->id, id, acc);
-    score_set(s, s->unl, unl, NULL);
+    if (score_set(s, s->id, id, acc) || score_set(s, s->unl, unl, NULL)) {
+        free(id);
+        free(unl);
+        return -1;
+    }
     /* the rule of `mcd calibrate`; it fails only on non-finite scores, which the
      * trainer's loss check has stopped before (an empty set scores 0) */
     if (!nid || ood_calibration_threshold(id, nid, s->tc->select_tpr, thresh)) *thresh = 0;
@@ -86,6 +95,7 @@ int mcd_select_checkpoint(mcd_selection *s, mcd_checkpoints *c, mcd_train_log *l
     if (!s->id->n || !s->unl->n) return 0;
     double acc, thresh;
     double flagged = mcd_select_score(s, &acc, &thresh);
+    if (flagged < 0) return -1;
     /* The heads must stay good classifiers: a checkpoint competes only while its ID
      * validation accuracy is within select_max_acc_drop of the best seen in fine-tuning.
      * (Not of the pre-trained network's: the step from its last learning rate to the
@@ -131,6 +141,7 @@ int mcd_select_average(mcd_selection *s, mcd_checkpoints *c, mcd_train_log *log)
     mcd_average_swap(&c->avg, s->net);
     double flagged = mcd_select_score(s, &acc, &thresh);
     mcd_average_swap(&c->avg, s->net);
+    if (flagged < 0) return -1;
     printf("average  of %d networks  ID-val acc %.4f  L1 threshold@%g%%TPR %.4f  held-out "
            "unlabeled flagged %.4f  (saved as %s)\n", c->avg.samples, acc,
            100 * s->tc->select_tpr, thresh, flagged, path);

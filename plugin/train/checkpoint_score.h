@@ -40,7 +40,8 @@ typedef struct mcd_selection {
 } mcd_selection;
 
 /* The network's held-out flagged share; its ID validation accuracy (the heads' average)
- * and the L1 threshold into acc and thresh. An empty set scores 0. */
+ * and the L1 threshold into acc and thresh. An empty set scores 0. -1 with the error set
+ * when the backend could not complete a pass. */
 double mcd_select_score(const mcd_selection *s, double *acc, double *thresh);
 
 /* Score the network at fine-tuning iteration `iter`, log it, and save BASE_best.weights

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backend/cpu_backend.h"
 #include "darknet.h"
 #include "io/data_lists.h"
 #include "layers/discrepancy_layer.h"
@@ -204,13 +205,20 @@ static int diverged(trainer *t, const char *phase, size_t step)
 }
 
 /* The loader's next batch, one pass on it (labeled or not); 0, or -1 with the error set:
- * the batch could not be loaded, or the loss diverged at `phase` batch `step`. */
+ * the batch could not be loaded, the backend could not complete the pass, or the loss
+ * diverged at `phase` batch `step`. */
 static int train_next(trainer *t, batch_loader *l, int labeled, const char *phase, size_t step)
 {
     data d;
     int rc = 0;
-    if (batch_loader_next(l, &d)) rc = -1;
-    else if (train_pass(t, d, labeled)) rc = diverged(t, phase, step);
+    if (batch_loader_next(l, &d)) {
+        rc = -1;
+    } else {
+        int loss_bad = train_pass(t, d, labeled);
+        /* a pass the backend could not complete: its losses mean nothing */
+        if (mcd_backend_check()) rc = -1;
+        else if (loss_bad) rc = diverged(t, phase, step);
+    }
     free_data(d);
     return rc;
 }
@@ -299,6 +307,7 @@ static int start_finetuning(trainer *t, size_t start)
         zero_updates(net);
         double thresh, acc;
         double flagged = mcd_select_score(&t->sel, &acc, &thresh);
+        if (flagged < 0) return -1;
         printf("pre-trained network: ID-val accuracy %.4f, L1 threshold@%g%%TPR %.4f, "
                "held-out unlabeled flagged %.4f\n", acc, 100 * t->tc.select_tpr, thresh, flagged);
         mcd_best_state_save(&t->ck, &t->sel.choice);
