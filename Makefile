@@ -84,7 +84,7 @@ DN_EXEC_OBJS := $(addprefix $(BUILD)/darknet-examples/,$(DN_EXECOBJ))
 LIBDARKNET   := $(BUILD)/libdarknet.a
 
 # --- what is built from what --------------------------------------------------------------
-# The plugin's sources, found per folder (plugin/README.md says what each folder holds). The
+# The plugin's sources, found per folder (docs/architecture.md says what each folder holds). The
 # gemm backend (backend/gemm_onednn.c or backend/gemm_openblas.c) is linked as an object
 # before libdarknet.a so that it replaces Darknet's gemm.o; main.c is the binary's main.
 PLUGIN_DIRS  := util layers backend network io ood train commands

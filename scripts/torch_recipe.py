@@ -18,7 +18,7 @@ and AUROC / FPR at 95% TPR (ID positive) of the L1 score sum_k |p1_k - p2_k| for
 against MNIST, Gaussian and uniform noise (held-out protocol), and unlabeled ID against
 unlabeled MNIST (transductive), as in `darknet mcd valid`.
 
-Images come from the list files of the .data file (28x28 grey PNGs, see README "Data"),
+Images come from the list files of the .data file (28x28 grey PNGs, see docs/data.md),
 read with a small PNG decoder (zlib + the five row filters) and cached in data/cache/."""
 import argparse
 import os

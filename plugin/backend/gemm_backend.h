@@ -5,7 +5,7 @@
 
 /* Threads for the matrix products. One is fastest on this project's 2-core machines:
  * Darknet's image-loading threads need the other core, and small products lose more to
- * threads waiting for each other than they gain (measured: README, Performance). */
+ * threads waiting for each other than they gain (measured: docs/performance.md). */
 void mcd_gemm_set_threads(int n);
 /* The backend's name, for progress lines and benchmarks. */
 const char *mcd_gemm_backend(void);

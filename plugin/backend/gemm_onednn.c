@@ -5,7 +5,7 @@
  * what dnnl_sgemm computes. This object defines both and is linked before libdarknet.a,
  * so the linker never pulls in Darknet's gemm.o. oneDNN picks its JIT kernels for the CPU
  * it runs on (AVX-512 here), where Debian's OpenBLAS 0.3.21 falls back to its generic
- * SSE3 kernels on CPUs newer than it knows (measured: README, Performance). */
+ * SSE3 kernels on CPUs newer than it knows (measured: docs/performance.md). */
 #include <dnnl.h>
 
 #include "backend/gemm_backend.h"

@@ -3,7 +3,7 @@
  * biases, batch-norm scales and rolling statistics, sampled at fixed iterations. MCD's
  * fine-tuning swings from one checkpoint to the next (ID accuracy and OOD separation move
  * by points within 25 iterations); the mean of the checkpoints is steadier than any one
- * of them (README, "Results").
+ * of them (docs/results.md, docs/experiments.md).
  *
  * The mean is kept in the layout below, which only this file knows; it goes in and out of
  * the network through mcd_average_swap, so the network's own code (forward, save) is used
