@@ -64,7 +64,10 @@ GEMM_LIBS_openblas := -lopenblas
 LDLIBS   = $(OPENCV_LIBS) $(GEMM_LIBS_$(GEMM)) $(BACKEND_LIBS) -lstdc++ -lm -pthread
 # Stock commands load MCD cfgs too: every call to parse_network_cfg goes to the plugin's parser,
 # every resize_network to the plugin's (plugin/commands/stock_wrappers.c).
-WRAP     := -Wl,--wrap=parse_network_cfg -Wl,--wrap=resize_network
+# -u: the wrappers (commands/stock_wrappers.c) are taken from libmcd.a even when only
+# libdarknet.a, linked after it, calls them.
+WRAPPED  := parse_network_cfg resize_network
+WRAP     := $(foreach f,$(WRAPPED),-Wl,--wrap=$(f) -Wl,-u,__wrap_$(f))
 
 DEB_PACKAGES := build-essential pkg-config dpkg-dev xz-utils ca-certificates \
                 libopencv-dev libdnnl-dev libopenblas-dev libcunit1-dev \

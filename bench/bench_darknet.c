@@ -32,6 +32,13 @@ static int by_value(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The benchmark is a program of its own: a failure ends it with the message. */
+static int fail(void)
+{
+    fprintf(stderr, "bench-darknet: error: %s\n", mcd_last_error());
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     argc = mcd_backend_take_arg(argc, argv);
@@ -45,7 +52,8 @@ int main(int argc, char **argv)
     omp_set_num_threads(threads);
     srand(1);
     mcd_network_set_parse_hook(mcd_backend_install);
-    network *net = parse_network_cfg(argv[1]);
+    network *net = mcd_parse_network_cfg(argv[1]);
+    if (!net) return fail();
     if (strcmp(mode, "latency") == 0) set_batch_network(net, 1);
     int batch = net->batch;
     float *input = malloc((size_t)net->inputs * batch * sizeof(float));
@@ -59,9 +67,9 @@ int main(int argc, char **argv)
         if (strcmp(mode, "train") == 0) {
             memcpy(net->input, input, (size_t)net->inputs * batch * sizeof(float));
             train_network_datum(net);
-            if (mcd_backend_check()) mcd_die();
+            if (mcd_backend_check()) return fail();
         } else if (!mcd_predict(net, input)) {
-            mcd_die();
+            return fail();
         }
         if (s >= 0) times[s] = now() - t0;
     }
