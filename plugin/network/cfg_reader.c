@@ -140,15 +140,19 @@ static kvp *find_kvp(const cfg_section *s, const char *key)
     return NULL;
 }
 
+/* The key's option, marked used (cfg_check_unused), or NULL when s has none. */
+static kvp *use_kvp(const cfg_section *s, const char *key)
+{
+    kvp *p = find_kvp(s, key);
+    if (p) p->used = 1;
+    return p;
+}
+
 int cfg_find_double(const char *file, const cfg_section *s, const char *key, double def,
                     double *out)
 {
-    kvp *p = find_kvp(s, key);
-    if (!p) {
-        *out = def;
-        return 0;
-    }
-    p->used = 1;
+    kvp *p = use_kvp(s, key);
+    if (!p) return *out = def, 0;
     char *end;
     errno = 0;
     double v = strtod(p->val, &end);
@@ -170,12 +174,8 @@ int cfg_find_float(const char *file, const cfg_section *s, const char *key, floa
 
 int cfg_find_int(const char *file, const cfg_section *s, const char *key, int def, int *out)
 {
-    kvp *p = find_kvp(s, key);
-    if (!p) {
-        *out = def;
-        return 0;
-    }
-    p->used = 1;
+    kvp *p = use_kvp(s, key);
+    if (!p) return *out = def, 0;
     char *end;
     errno = 0;
     long v = strtol(p->val, &end, 10);
@@ -189,10 +189,8 @@ int cfg_find_int(const char *file, const cfg_section *s, const char *key, int de
 
 const char *cfg_find_str(const cfg_section *s, const char *key)
 {
-    kvp *p = find_kvp(s, key);
-    if (!p) return NULL;
-    p->used = 1;
-    return p->val;
+    kvp *p = use_kvp(s, key);
+    return p ? p->val : NULL;
 }
 
 int cfg_check_unused(const char *file, const cfg_section *s)
