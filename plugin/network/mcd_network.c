@@ -216,6 +216,21 @@ static int check_net_options(parse_state *ps)
     return mcd_read_train_section(ps->file, s, &tc);
 }
 
+/* The per-layer keys parse_network_cfg reads for every section, whatever its type. */
+static void read_common_keys(layer *l, list *options, const network *net)
+{
+    l->clip = net->clip;
+    l->truth = option_find_int_quiet(options, "truth", 0);
+    l->onlyforward = option_find_int_quiet(options, "onlyforward", 0);
+    l->stopbackward = option_find_int_quiet(options, "stopbackward", 0);
+    l->dontsave = option_find_int_quiet(options, "dontsave", 0);
+    l->dontload = option_find_int_quiet(options, "dontload", 0);
+    l->numload = option_find_int_quiet(options, "numload", 0);
+    l->dontloadscales = option_find_int_quiet(options, "dontloadscales", 0);
+    l->learning_rate_scale = option_find_float_quiet(options, "learning_rate", 1);
+    l->smooth = option_find_float_quiet(options, "smooth", 0);
+}
+
 static layer parse_stock(cfg_section *s, size_params params, network *net, int count)
 {
     list *options = s->options;
@@ -272,17 +287,7 @@ static layer parse_stock(cfg_section *s, size_params params, network *net, int c
         break;
     default: break; /* classify_sections let no other type through */
     }
-    /* the per-layer keys parse_network_cfg reads for every section */
-    l.clip = net->clip;
-    l.truth = option_find_int_quiet(options, "truth", 0);
-    l.onlyforward = option_find_int_quiet(options, "onlyforward", 0);
-    l.stopbackward = option_find_int_quiet(options, "stopbackward", 0);
-    l.dontsave = option_find_int_quiet(options, "dontsave", 0);
-    l.dontload = option_find_int_quiet(options, "dontload", 0);
-    l.numload = option_find_int_quiet(options, "numload", 0);
-    l.dontloadscales = option_find_int_quiet(options, "dontloadscales", 0);
-    l.learning_rate_scale = option_find_float_quiet(options, "learning_rate", 1);
-    l.smooth = option_find_float_quiet(options, "smooth", 0);
+    read_common_keys(&l, options, net);
     return l;
 }
 
