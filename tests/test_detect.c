@@ -316,7 +316,9 @@ static int setup(void)
     strcpy(dir, "/tmp/mcd-detect-XXXXXX");
     if (!mkdtemp(dir)) return -1;
     char names[256];
-    snprintf(names, sizeof names, "%s\n%s\n%s\n", class_names[0], class_names[1], class_names[2]);
+    /* blanks around names and a line of blanks: dropped, as in every list */
+    snprintf(names, sizeof names, "%s \n  \t\n\t%s\n%s\n", class_names[0], class_names[1],
+             class_names[2]);
     char data[600];
     snprintf(data, sizeof data, "classes=3\n# a comment\nnames = %s\n", path_in("tiny.names"));
     if (mkdir(path_in("img"), 0777) || write_grey_png("img/dark.png", 30) ||
@@ -326,7 +328,8 @@ static int setup(void)
         make_all_weights() || make_video())
         return -1;
     char list[1200];
-    snprintf(list, sizeof list, "%s\n\n%s\n", path_in("img/dark.png"), path_in("img/bright.png"));
+    snprintf(list, sizeof list, "  %s \n \t\n%s\r\n", path_in("img/dark.png"),
+             path_in("img/bright.png"));
     return write_text("images.list", list);
 }
 
@@ -551,7 +554,7 @@ static void test_images_dir_list_stdin(void)
     check_image_result(&o[0], 220);
     check_image_result(&o[1], 30);
 
-    /* a list file (a blank line in it) */
+    /* a list file (blanks around paths, a line of blanks, CRLF) */
     CU_ASSERT_EQUAL_FATAL(run(NET_ARGS " -list %s -json > %s", NET_VALS,
                               path_in("images.list"), path_in("list.jsonl")), 0);
     CU_ASSERT_EQUAL_FATAL(read_json_lines(path_in("list.jsonl"), o, 8), 2);

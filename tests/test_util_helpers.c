@@ -93,18 +93,19 @@ static void test_now_seconds(void)
     CU_ASSERT(dt >= 0.019 && dt < 5);
 }
 
-/* In a child: install, raise `first`, exit with what mcd_stop_signal() saw (0 before);
- * with `again`, raise it a second time first (which should end the child). */
-static int child_status(int first, int again)
+/* In a child: install (second_ends), raise `first`, exit with what mcd_stop_signal() saw
+ * (0 before); with `again`, raise `again` too first (which, with second_ends, should end
+ * the child). */
+static int child_status(int second_ends, int first, int again)
 {
     pid_t pid = fork();
     if (pid == 0) {
-        mcd_stop_signal_install();
+        mcd_stop_signal_install(second_ends);
         if (mcd_stop_signal() != 0) _exit(100);
         raise(first);
         int got = mcd_stop_signal();
-        if (again) raise(first);
-        mcd_stop_signal_install(); /* cleared for a new loop */
+        if (again) raise(again);
+        mcd_stop_signal_install(second_ends); /* cleared for a new loop */
         if (mcd_stop_signal() != 0) _exit(101);
         _exit(got);
     }
@@ -115,13 +116,20 @@ static int child_status(int first, int again)
 
 static void test_stop_signal(void)
 {
-    int st = child_status(SIGINT, 0);
-    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == SIGINT);
-    st = child_status(SIGTERM, 0);
-    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == SIGTERM);
-    /* a second signal has its default action: the process ends by it */
-    st = child_status(SIGINT, 1);
+    for (int second_ends = 0; second_ends <= 1; ++second_ends) {
+        int st = child_status(second_ends, SIGINT, 0);
+        CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == SIGINT);
+        st = child_status(second_ends, SIGTERM, 0);
+        CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == SIGTERM);
+    }
+    /* a video's second Ctrl-C has its default action: the process ends by it */
+    int st = child_status(1, SIGINT, SIGINT);
     CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGINT);
+    /* the trainer's is caught like the first (SIGTERM after SIGINT too): the save goes on */
+    st = child_status(0, SIGINT, SIGINT);
+    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == SIGINT);
+    st = child_status(0, SIGINT, SIGTERM);
+    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == SIGINT);
 }
 
 int add_util_helpers_suite(void)

@@ -78,6 +78,11 @@ void mcd_backend_install(network *net)
         else if (net->layers[i].type == AVGPOOL) avgpool_blocked_install(net, i);
 }
 
+void mcd_backend_set_failure_hook(void (*hook)(const char *message))
+{
+    onednn_set_failure_hook(hook);
+}
+
 int mcd_backend_check(void)
 {
     const char *failure = onednn_take_failure();

@@ -33,4 +33,10 @@ void mcd_backend_install(network *net);
  * mcd_predict (inference.h) asks by itself. */
 int mcd_backend_check(void);
 
+/* For programs whose passes nobody checks (Darknet's own commands): a function called with
+ * the message as soon as the backend records a failure, before the rest of the pass and
+ * the passes after it run on garbage. NULL (the default): failures wait for
+ * mcd_backend_check. */
+void mcd_backend_set_failure_hook(void (*hook)(const char *message));
+
 #endif

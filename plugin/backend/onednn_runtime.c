@@ -38,6 +38,12 @@ dnnl_stream_t onednn_stream(void)
 
 static int failed;
 static char failure[512];
+static void (*failure_hook)(const char *message);
+
+void onednn_set_failure_hook(void (*hook)(const char *message))
+{
+    failure_hook = hook;
+}
 
 void onednn_fail(const char *fmt, ...)
 {
@@ -47,6 +53,7 @@ void onednn_fail(const char *fmt, ...)
     vsnprintf(failure, sizeof failure, fmt, ap);
     va_end(ap);
     failed = 1;
+    if (failure_hook) failure_hook(failure);
 }
 
 int onednn_failed(void)

@@ -34,6 +34,9 @@ void onednn_set_scratch_limit(size_t bytes);
  * from then on every run below does nothing (no primitive is handed a missing buffer) and
  * the backend's layers return at once. The rest of the pass then only runs Darknet's own
  * layers on stale values, and its caller learns of the failure when it checks. */
+/* Called with the message as soon as a failure is recorded (cpu_backend.h,
+ * mcd_backend_set_failure_hook); NULL: none. */
+void onednn_set_failure_hook(void (*hook)(const char *message));
 void onednn_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int onednn_failed(void);
 /* The message of the recorded failure, and the record cleared; NULL when there is none. */

@@ -41,12 +41,13 @@ static int read_number(const mcd_option *o, const char *v, double *out)
     double x;
     if (o->kind == MCD_OPT_DOUBLE) {
         x = strtod(v, &end);
-        if (!isfinite(x)) return bad_value(o, v);
-    } else {
+        if (!*v || *end || errno || !isfinite(x) || x < o->min || x > o->max) return bad_value(o, v);
+    } else { /* whole numbers compared as such: a double cannot hold every long */
         long long w = strtoll(v, &end, 10);
+        if (!*v || *end || errno || w < (long long)o->min || w > (long long)o->max)
+            return bad_value(o, v);
         x = (double)w;
     }
-    if (!*v || *end || errno || x < o->min || x > o->max) return bad_value(o, v);
     if (o->min_exclusive && x <= o->min) return bad_value(o, v);
     *out = x;
     return 0;
@@ -90,7 +91,7 @@ static int set_option(const mcd_option *o, const char *v, void *opts)
         if (read_number(o, v, &x)) return -1;
         *(int *)dest = (int)x;
         return 0;
-    case MCD_OPT_LONG:
+    case MCD_OPT_LONG: /* ranges within +-2^53: the double is exact */
         if (read_number(o, v, &x)) return -1;
         *(long *)dest = (long)x;
         return 0;

@@ -83,7 +83,7 @@ static const mcd_option options[] = {
     {.name = "-outdir", .kind = MCD_OPT_STRING, .offset = offsetof(detect_options, outdir),
      .value = "DIR", .help = "images: write every input image annotated, under its own name"},
     {.name = "-frames", .kind = MCD_OPT_LONG, .offset = offsetof(detect_options, max_frames),
-     .value = "N", .min = 1, .max = 1e18, .help = "video: stop after N frames"},
+     .value = "N", .min = 1, .max = 1e15, .help = "video: stop after N frames"},
     {.name = "-nodisplay", .kind = MCD_OPT_FLAG, .offset = offsetof(detect_options, nodisplay),
      .help = "video: no window (there is one only when DISPLAY is set)"},
     {.name = "-threads", .kind = MCD_OPT_INT, .offset = offsetof(detect_options, threads),
@@ -517,7 +517,7 @@ static int show_and_write(detect_run *run, video_run *v, image frame, const mcd_
     return rc;
 }
 
-/* One frame: classify, print, show, write. */
+/* One frame: classify, print (it counts from here), show, write. */
 static int video_frame(detect_run *run, video_run *v, image frame)
 {
     mcd_verdict_result r;
@@ -533,7 +533,9 @@ static int video_frame(detect_run *run, video_run *v, image frame)
     rec.time = o->video && v->src_fps > 0 ? v->frames / v->src_fps : mcd_now_seconds() - v->t_start;
     emit(run, &rec);
     v->ood += r.ood;
-    return (o->out || v->window) ? show_and_write(run, v, frame, &r) : 0;
+    rc = (o->out || v->window) ? show_and_write(run, v, frame, &r) : 0;
+    ++v->frames;
+    return rc;
 }
 
 static int open_video(const detect_options *o, video_run *v)
@@ -584,7 +586,7 @@ static int run_video(detect_run *run)
     video_run v;
     if (open_video(o, &v)) return -1;
     int rc = 0;
-    mcd_stop_signal_install(); /* Ctrl-C ends the stream politely, a second one at once */
+    mcd_stop_signal_install(1); /* Ctrl-C ends the stream politely, a second one at once */
     while (!rc && !v.quit && !mcd_stop_signal() &&
            (o->max_frames == 0 || v.frames < o->max_frames)) {
         image frame = get_image_from_stream(v.cap);
@@ -592,7 +594,6 @@ static int run_video(detect_run *run)
         rc = video_frame(run, &v, frame);
         free_image(frame);
         if (rc) report_error(run);
-        else ++v.frames;
     }
     mcd_stop_signal_restore();
     close_video(run, &v, rc);

@@ -7,6 +7,7 @@
 
 #include "backend/cpu_backend.h"
 #include "commands/command_line.h"
+#include "commands/stock_wrappers.h"
 #include "commands/verbs.h"
 #include "network/mcd_network.h"
 #include "util/mcd_error.h"
@@ -28,8 +29,8 @@ int main(int argc, char **argv)
                         "         (default onednn; darknet = Darknet's own)\n", argv[0], argv[0]);
         return 0;
     }
-    int rc = darknet_main(argc, argv);
-    /* Darknet's own commands never ask: a pass the backend could not complete is told here */
-    if (mcd_backend_check()) return mcd_command_failed();
-    return rc;
+    /* Darknet's own commands never ask whether a pass worked: the first failure of the
+     * backend ends them, before their next passes (and weight backups) run on garbage */
+    mcd_backend_set_failure_hook(mcd_stock_backend_failed);
+    return darknet_main(argc, argv);
 }

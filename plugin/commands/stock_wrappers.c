@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "commands/stock_wrappers.h"
+
 #include "darknet.h"
 #include "network/mcd_network.h"
 #include "network/network_resize.h"
@@ -34,4 +36,10 @@ int __wrap_resize_network(network *net, int w, int h)
 {
     if (mcd_resize_network(net, w, h)) stock_command_failed();
     return 0;
+}
+
+void mcd_stock_backend_failed(const char *message)
+{
+    fprintf(stderr, "darknet: error: %s\n", message);
+    exit(1);
 }

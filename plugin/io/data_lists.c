@@ -19,10 +19,13 @@ char **mcd_read_list(const char *file, int *n, int check_files)
     char *line = NULL;
     size_t len = 0;
     while (getline(&line, &len, f) != -1) {
-        line[strcspn(line, "\r\n")] = 0;
-        if (line[0] == 0) continue;
+        char *entry = line; /* blanks around an entry are dropped, blank lines skipped */
+        while (isspace((unsigned char)*entry)) ++entry;
+        size_t n = strlen(entry);
+        while (n && isspace((unsigned char)entry[n - 1])) entry[--n] = 0;
+        if (n == 0) continue;
         if (count == cap) items = realloc(items, (cap *= 2) * sizeof *items);
-        items[count++] = strdup(line);
+        items[count++] = strdup(entry);
     }
     free(line);
     fclose(f);

@@ -5,7 +5,7 @@
 
 #include "darknet.h"
 
-/* A list file: one entry per line, blank lines skipped. With check_files, every entry
+/* A list file: one entry per line, blanks around it dropped, blank lines skipped. With check_files, every entry
  * must be a readable file. NULL (error naming the list, line and entry) on failure. */
 char **mcd_read_list(const char *file, int *n, int check_files);
 void mcd_free_list(char **items, int n);

@@ -359,6 +359,11 @@ void mcd_network_set_parse_hook(void (*hook)(network *net))
     parse_hook = hook;
 }
 
+void mcd_network_run_parse_hook(network *net)
+{
+    if (parse_hook) parse_hook(net);
+}
+
 static network *build_network(parse_state *ps)
 {
     network *net = make_network(ps->nsteps);
@@ -412,7 +417,7 @@ static network *build_network(parse_state *ps)
     /* after the build, so that a head built twice warns once */
     for (int i = 0; i < ps->nsec; ++i)
         if (i == 0 || ps->kind[i] == SEC_STOCK) warn_unused_keys(ps->file, ps->sec[i]);
-    if (parse_hook) parse_hook(net);
+    mcd_network_run_parse_hook(net);
     return net;
 }
 

@@ -13,6 +13,9 @@ network *mcd_parse_network_cfg(const char *filename);
  * (the default). Programs install their CPU backend's layer code with it
  * (mcd_backend_install, backend/cpu_backend.h): the parser knows no backend. */
 void mcd_network_set_parse_hook(void (*hook)(network *net));
+/* Run that hook on net again: mcd_resize_network (network_resize.h) gives some layers
+ * Darknet's functions back and has the program's backend installed anew. */
+void mcd_network_run_parse_hook(network *net);
 
 /* Where the parts of an MCD network sit in net->layers. */
 typedef struct mcd_layout {

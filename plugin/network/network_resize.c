@@ -12,6 +12,7 @@
  *     back to its old size (the layers before it are resized back);
  *   - the CPU backend is installed again (reinstall_backend, below). */
 #include "network/network_resize.h"
+#include "network/mcd_network.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -20,7 +21,6 @@
 #include <string.h>
 
 #include "avgpool_layer.h"
-#include "backend/cpu_backend.h"
 #include "convolutional_layer.h"
 #include "cost_layer.h"
 #include "crop_layer.h"
@@ -265,8 +265,9 @@ static int replace_network_buffers(network *net, size_t workspace)
  * by its output buffer, which a resize may move or hand to another layer, and the fused
  * [shortcut] runs only shapes whose added layer is a whole multiple of the output. So
  * those layers get Darknet's functions back, as make_*_layer gave them, and
- * mcd_backend_install gives them the selected backend's where it can run them, as after a
- * parse (a convolution's install also drops the plans found at its buffer). */
+ * the parse hook (mcd_network.h: the program's backend install) gives them the selected
+ * backend's where it can run them, as after a parse (a convolution's install also drops
+ * the plans found at its buffer). */
 static void reinstall_backend(network *net)
 {
     for (int i = 0; i < net->n; ++i) {
@@ -282,7 +283,7 @@ static void reinstall_backend(network *net)
             l->backward = backward_avgpool_layer;
         }
     }
-    mcd_backend_install(net);
+    mcd_network_run_parse_hook(net);
 }
 
 int mcd_resize_network(network *net, int w, int h)

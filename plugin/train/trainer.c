@@ -406,7 +406,7 @@ int mcd_trainer_run(const mcd_train_options *o)
     t.opt = o;
     int rc = setup(&t);
     if (rc == 0) {
-        mcd_stop_signal_install();
+        mcd_stop_signal_install(0); /* every signal waits for the save */
         rc = run_pretraining(&t);
         if (rc == 0) rc = run_finetuning(&t);
     }

@@ -11,14 +11,14 @@ static void on_stop_signal(int sig)
     caught = sig;
 }
 
-void mcd_stop_signal_install(void)
+void mcd_stop_signal_install(int second_ends)
 {
     caught = 0;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND; /* one catch per install: the next signal acts as default */
+    sa.sa_flags = second_ends ? SA_RESETHAND : 0; /* RESETHAND: the next acts as default */
     sigaction(SIGINT, &sa, &before_int);
     sigaction(SIGTERM, &sa, &before_term);
 }
