@@ -213,10 +213,10 @@ static void emit(detect_run *run, const record *rec)
 /* --- set-up ------------------------------------------------------------------------- */
 
 /* -thresh, else WEIGHTS.threshold; said on stderr. */
-static int load_threshold(const detect_options *o, mcd_detector *d)
+static int load_threshold(const detect_options *o, float *threshold)
 {
     if (!isnan(o->thresh)) {
-        d->threshold = (float)o->thresh;
+        *threshold = (float)o->thresh;
         fprintf(stderr, "threshold %g (-thresh)\n", o->thresh);
         return 0;
     }
@@ -224,7 +224,7 @@ static int load_threshold(const detect_options *o, mcd_detector *d)
     mcd_threshold t;
     mcd_threshold_path(o->weights, path, sizeof path);
     if (mcd_threshold_load(path, &t)) return -1;
-    d->threshold = t.threshold;
+    *threshold = t.threshold;
     fprintf(stderr, "threshold %g from %s", t.threshold, path);
     if (t.id_images > 0)
         fprintf(stderr, " (keeps %.1f%% of %d ID images of %s)", 100 * t.tpr, t.id_images,
@@ -264,9 +264,10 @@ static int start(detect_run *r)
 {
     const detect_options *o = r->o;
     mcd_detector *d = &r->det;
-    if (check_options(o) || load_threshold(o, d)) return -1;
-    float threshold = d->threshold;
-    if (mcd_detector_open(d, o->cfg, o->weights)) return -1;
+    float threshold; /* read first: a missing threshold file is reported before the network loads */
+    if (check_options(o) || load_threshold(o, &threshold) ||
+        mcd_detector_open(d, o->cfg, o->weights))
+        return -1;
     d->threshold = threshold;
     if (o->threads) mcd_gemm_set_threads(o->threads);
     if (load_names(o, d)) return -1;
@@ -435,10 +436,7 @@ static void detect_stdin(detect_run *run)
     for (;;) {
         if (tty) fputs("Enter Image Path: ", stderr), fflush(stderr);
         if (getline(&line, &cap, stdin) < 0) break;
-        char *s = line;
-        while (isspace((unsigned char)*s)) ++s;
-        size_t n = strlen(s);
-        while (n && isspace((unsigned char)s[n - 1])) s[--n] = 0;
+        char *s = mcd_trim(line);
         if (*s) detect_image(run, s);
     }
     free(line);

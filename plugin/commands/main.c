@@ -31,6 +31,6 @@ int main(int argc, char **argv)
     }
     /* Darknet's own commands never ask whether a pass worked: the first failure of the
      * backend ends them, before their next passes (and weight backups) run on garbage */
-    mcd_backend_set_failure_hook(mcd_stock_backend_failed);
+    mcd_backend_set_failure_hook(mcd_stock_command_failed);
     return darknet_main(argc, argv);
 }

@@ -15,18 +15,12 @@
 #include "network/network_resize.h"
 #include "util/mcd_error.h"
 
-static void stock_command_failed(void)
-{
-    fprintf(stderr, "darknet: error: %s\n", mcd_last_error());
-    exit(1);
-}
-
 /* parse_network_cfg: the plugin's parse loop reads MCD cfgs too, and a bad cfg ends the
  * program with a message naming the file, line and key instead of Darknet's crash further on. */
 network *__wrap_parse_network_cfg(char *filename)
 {
     network *net = mcd_parse_network_cfg(filename);
-    if (!net) stock_command_failed();
+    if (!net) mcd_stock_command_failed(mcd_last_error());
     return net;
 }
 
@@ -34,11 +28,11 @@ network *__wrap_parse_network_cfg(char *filename)
  * (network_resize.h); `classifier train` with random=1 calls it every 40 batches. */
 int __wrap_resize_network(network *net, int w, int h)
 {
-    if (mcd_resize_network(net, w, h)) stock_command_failed();
+    if (mcd_resize_network(net, w, h)) mcd_stock_command_failed(mcd_last_error());
     return 0;
 }
 
-void mcd_stock_backend_failed(const char *message)
+void mcd_stock_command_failed(const char *message)
 {
     fprintf(stderr, "darknet: error: %s\n", message);
     exit(1);

@@ -356,23 +356,21 @@ static int print_protocol(const evaluation *ev, const protocol *p)
     return rc;
 }
 
-/* 1 and the calibrated threshold when WEIGHTS.threshold exists, 0 when it does not, -1
- * (with the error set) when it cannot be read. */
-static int read_threshold(const char *weights, mcd_threshold *t, char *path, size_t n)
-{
-    mcd_threshold_path(weights, path, n);
-    if (access(path, F_OK) != 0) return 0;
-    return mcd_threshold_load(path, t) ? -1 : 1;
-}
-
-static void print_threshold(const evaluation *ev, const char *weights)
+/* The share of each set on either side of WEIGHTS.threshold (darknet mcd calibrate), and
+ * that threshold for the plots; NAN when there is none or it cannot be read (a warning). */
+static double print_threshold(const evaluation *ev, const char *weights)
 {
     char path[4096];
     mcd_threshold t;
-    int have = read_threshold(weights, &t, path, sizeof path);
-    if (have == 0) printf("\n(no %s: 'darknet mcd calibrate' sets the detection threshold)\n", path);
-    if (have < 0) fprintf(stderr, "darknet: warning: %s\n", mcd_last_error());
-    if (have <= 0) return;
+    mcd_threshold_path(weights, path, sizeof path);
+    if (access(path, F_OK) != 0) {
+        printf("\n(no %s: 'darknet mcd calibrate' sets the detection threshold)\n", path);
+        return NAN;
+    }
+    if (mcd_threshold_load(path, &t)) {
+        fprintf(stderr, "darknet: warning: %s\n", mcd_last_error());
+        return NAN;
+    }
     printf("\nCalibrated threshold %.6g (%s: keeps %.4g%% of %d images of %s); "
            "score <= threshold is ID\n", t.threshold, path, 100 * t.tpr, t.id_images, t.id_list);
     int shown[MAX_SETS] = {0};
@@ -392,6 +390,7 @@ static void print_threshold(const evaluation *ev, const char *weights)
                        pct(s->n - flagged, s->n), s->n - flagged, s->n);
         }
     }
+    return t.threshold;
 }
 
 static int write_csv(const evaluation *ev, const char *path)
@@ -461,11 +460,9 @@ static int plot_pair(const char *dir, const char *title, const eval_set *id, dou
     return 0;
 }
 
-static int make_plots(const evaluation *ev, const char *dir, const char *weights)
+/* threshold: marked on the histograms (NAN: none). */
+static int make_plots(const evaluation *ev, const char *dir, double threshold)
 {
-    char path[4096];
-    mcd_threshold t;
-    double threshold = read_threshold(weights, &t, path, sizeof path) > 0 ? t.threshold : NAN;
     int rc = 0;
     for (int q = 0; q < ev->n_protocols && !rc; ++q) {
         const protocol *p = &ev->protocols[q];
@@ -496,9 +493,9 @@ static int evaluate(evaluation *ev, const valid_options *o)
     printf("FPR95 ID+: share of OOD accepted when 95%% of ID is accepted (the MCD paper's).\n"
            "FPR95 OOD+: share of ID flagged when 95%% of OOD is flagged (OpenOOD's).\n"
            "AUPR: step-wise average precision (sklearn's average_precision_score).\n");
-    print_threshold(ev, o->weights);
+    double threshold = print_threshold(ev, o->weights);
     if (o->csv && write_csv(ev, o->csv)) return -1;
-    return o->plot ? make_plots(ev, o->plot, o->weights) : 0;
+    return o->plot ? make_plots(ev, o->plot, threshold) : 0;
 }
 
 static void free_evaluation(evaluation *ev)

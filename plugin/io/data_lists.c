@@ -10,6 +10,14 @@
 #include "util/mcd_error.h"
 #include "option_list.h"
 
+char *mcd_trim(char *line)
+{
+    while (isspace((unsigned char)*line)) ++line;
+    size_t n = strlen(line);
+    while (n && isspace((unsigned char)line[n - 1])) line[--n] = 0;
+    return line;
+}
+
 char **mcd_read_list(const char *file, int *n, int check_files)
 {
     FILE *f = cfg_open_text(file, "list file");
@@ -19,11 +27,8 @@ char **mcd_read_list(const char *file, int *n, int check_files)
     char *line = NULL;
     size_t len = 0;
     while (getline(&line, &len, f) != -1) {
-        char *entry = line; /* blanks around an entry are dropped, blank lines skipped */
-        while (isspace((unsigned char)*entry)) ++entry;
-        size_t n = strlen(entry);
-        while (n && isspace((unsigned char)entry[n - 1])) entry[--n] = 0;
-        if (n == 0) continue;
+        char *entry = mcd_trim(line); /* blank lines are skipped */
+        if (!*entry) continue;
         if (count == cap) items = realloc(items, (cap *= 2) * sizeof *items);
         items[count++] = strdup(entry);
     }

@@ -5,6 +5,10 @@
 
 #include "darknet.h"
 
+/* line without the blanks around it (cut at its end, returned from its first non-blank):
+ * how a list file's entries and paths on standard input are read. */
+char *mcd_trim(char *line);
+
 /* A list file: one entry per line, blanks around it dropped, blank lines skipped. With check_files, every entry
  * must be a readable file. NULL (error naming the list, line and entry) on failure. */
 char **mcd_read_list(const char *file, int *n, int check_files);
