@@ -10,7 +10,7 @@
 
 static const mcd_command *const verbs[] = {
     &mcd_train_command, &mcd_valid_command, &mcd_calibrate_command, &mcd_check_command,
-    &mcd_detect_command,
+    &mcd_detect_command, &mcd_import_command,
 };
 
 static void print_help(FILE *f)

@@ -10,6 +10,7 @@ extern const mcd_command mcd_valid_command;
 extern const mcd_command mcd_calibrate_command;
 extern const mcd_command mcd_check_command;
 extern const mcd_command mcd_detect_command;
+extern const mcd_command mcd_import_command;
 
 /* `darknet mcd VERB ...`: argv[0] = "mcd". Returns the process exit status. */
 int run_mcd(int argc, char **argv);
