@@ -113,7 +113,7 @@ DEP_FILES = $(wildcard $(BUILD)/plugin/*/*.d $(BUILD)/tests/*.d $(BUILD)/tests/f
 .DEFAULT_GOAL := all
 include mk/data.mk mk/fuzz.mk
 
-.PHONY: all deps deps-fixtures test test-unit test-e2e test-robust fuzz demo fixtures bench \
+.PHONY: all deps deps-fixtures test test-unit test-e2e test-robust fuzz demo fixtures bench data-folders \
         clean distclean help data data-small
 all: $(BIN)/darknet
 

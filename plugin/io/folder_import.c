@@ -169,6 +169,7 @@ static int find_sources(mcd_import_plan *p)
         mcd_string_list_free(&loose);
         for (int i = 0; rc == 0 && i < folders.n; ++i) {
             int c = find_name(&p->classes, folders.v[i]);
+            if (c < 0 && o->classes) continue; /* a class left out by -classes */
             if (c < 0) {
                 mcd_set_error("-test: folder '%s' in '%s' is not a class of '%s'", folders.v[i],
                               o->test, o->labeled);

@@ -186,7 +186,7 @@ static int folder_is_empty(const char *dir)
     return empty;
 }
 
-int mcd_import_check_output(const mcd_import_plan *p, const char *out)
+int mcd_import_check_output(const mcd_import_options *o, const char *out)
 {
     if (!*out) {
         mcd_set_error("-out: empty path");
@@ -200,13 +200,13 @@ int mcd_import_check_output(const mcd_import_plan *p, const char *out)
         }
     char abs[PATH_MAX];
     if (resolve_out(out, abs, sizeof abs)) return -1;
-    const char *inputs[3] = {p->opt.labeled, p->opt.unlabeled, p->opt.test};
+    const char *inputs[3] = {o->labeled, o->unlabeled, o->test};
     const char *const names[4] = {"-labeled", "-unlabeled", "-test", "-ood"};
-    for (int i = 0; i < p->opt.n_ood + 3; ++i) {
-        const char *in = i < 3 ? inputs[i] : p->opt.ood_dirs[i - 3];
+    for (int i = 0; i < o->n_ood + 3; ++i) {
+        const char *in = i < 3 ? inputs[i] : o->ood_dirs[i - 3];
         if (!in) continue;
         char real[PATH_MAX];
-        if (!realpath(in, real)) continue; /* the scan read it: it exists */
+        if (!realpath(in, real)) continue; /* missing: the scan says so */
         if (inside(abs, real) || inside(real, abs)) {
             mcd_set_error("-out '%s' and %s '%s' overlap (one is inside the other): choose an output "
                           "folder outside the input folders", out, names[i < 3 ? i : 3], in);
@@ -411,7 +411,7 @@ int mcd_import_write(const mcd_import_plan *p, const mcd_import_output *o, mcd_i
     char out[PATH_MAX];
     snprintf(out, sizeof out, "%s", o->out);
     for (size_t n = strlen(out); n > 1 && out[n - 1] == '/'; --n) out[n - 1] = 0;
-    if (mcd_import_check_output(p, out)) return -1;
+    if (mcd_import_check_output(&p->opt, out)) return -1;
     int *idx = folder_indices(p);
     tokens t = {0};
     if (!idx || choose_tokens(p, out, idx, &t)) {

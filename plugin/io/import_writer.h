@@ -36,8 +36,9 @@ typedef struct mcd_import_written {
 
 /* Refuse an output folder that is an input folder, inside one or holds one, whose path
  * has blanks (Darknet's .data reader drops them), or that exists and was not written by
- * an import (unless empty). 0, or -1 with an error naming the folder. */
-int mcd_import_check_output(const mcd_import_plan *p, const char *out);
+ * an import (unless empty); before the images are read, so that a bad -out fails at once.
+ * 0, or -1 with an error naming the folder. */
+int mcd_import_check_output(const mcd_import_options *o, const char *out);
 
 /* Write the plan; 0, or -1 with an error (and OUT as it was). */
 int mcd_import_write(const mcd_import_plan *p, const mcd_import_output *o, mcd_import_written *w);
