@@ -5,7 +5,7 @@
  * Per input: the class the two heads predict on average, its probability, the L1 score
  * sum_k |p1_k - p2_k| (the network's output) and the verdict: OOD when the score is above
  * the threshold that `darknet mcd calibrate` stored in WEIGHTS.threshold (or -thresh).
- * The network's side is ood/detector.c; this file reads the inputs and writes the results. */
+ * The network's side is ood/gate.c; this file reads the inputs and writes the results. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
@@ -27,7 +27,7 @@
 #include "io/image_io.h"
 #include "io/output_fields.h"
 #include "io/video_writer.h"
-#include "ood/detector.h"
+#include "ood/gate.h"
 #include "ood/threshold_file.h"
 #include "util/mcd_error.h"
 #include "util/file_paths.h"
@@ -136,12 +136,30 @@ static int check_options(const detect_options *o)
 /* What the command holds while it runs. */
 typedef struct detect_run {
     const detect_options *o;
-    mcd_detector det;
+    ood_gate det;
     FILE *log;
     int log_json, log_header_done;
     int failed;           /* inputs that could not be read or classified */
     mcd_string_list used; /* -outdir names given so far */
 } detect_run;
+
+/* A verdict with its class's name (or index) for printing. */
+typedef struct labelled_verdict {
+    int cls;
+    float prob, score;
+    int ood;
+    char label[256];
+} labelled_verdict;
+
+static int classify(detect_run *run, image colour, labelled_verdict *r)
+{
+    ood_verdict v;
+    if (ood_gate_classify(&run->det, colour, &v)) return -1;
+    r->cls = v.cls, r->prob = v.prob, r->score = v.score, r->ood = v.ood;
+    if (run->det.names) snprintf(r->label, sizeof r->label, "%s", run->det.names[v.cls]);
+    else snprintf(r->label, sizeof r->label, "%d", v.cls);
+    return 0;
+}
 
 static void report_error(detect_run *r)
 {
@@ -156,7 +174,7 @@ typedef struct record {
     const char *file;
     long frame;
     double time;
-    const mcd_verdict_result *r;
+    const labelled_verdict *r;
     float threshold;
 } record;
 
@@ -234,7 +252,7 @@ static int load_threshold(const detect_options *o, float *threshold)
 }
 
 /* Class names from the data set; without -data, a data set without names is a note. */
-static int load_names(const detect_options *o, mcd_detector *d)
+static int load_names(const detect_options *o, ood_gate *d)
 {
     char data[4096];
     if (mcd_resolve_data_file(o->cfg, o->data, data, sizeof data, NULL)) return -1;
@@ -263,10 +281,10 @@ static int open_log(detect_run *r, const char *path)
 static int start(detect_run *r)
 {
     const detect_options *o = r->o;
-    mcd_detector *d = &r->det;
+    ood_gate *d = &r->det;
     float threshold; /* read first: a missing threshold file is reported before the network loads */
     if (check_options(o) || load_threshold(o, &threshold) ||
-        mcd_detector_open(d, o->cfg, o->weights))
+        ood_gate_open(d, o->cfg, o->weights))
         return -1;
     d->threshold = threshold;
     if (o->threads) mcd_gemm_set_threads(o->threads);
@@ -281,7 +299,7 @@ static int finish(detect_run *r)
         mcd_set_error("cannot write log: %s", strerror(errno));
         rc = -1;
     }
-    mcd_detector_close(&r->det);
+    ood_gate_close(&r->det);
     mcd_string_list_free(&r->used);
     return rc;
 }
@@ -382,7 +400,7 @@ static int outdir_name(const char *outdir, const char *path, mcd_string_list *us
     return mcd_string_list_push(used, buf);
 }
 
-static int annotate_image(const char *path, image orig, const mcd_verdict_result *r,
+static int annotate_image(const char *path, image orig, const labelled_verdict *r,
                           float threshold, const char *out)
 {
     if (same_file(path, out)) {
@@ -402,14 +420,14 @@ static void detect_image(detect_run *run, const char *path)
 {
     const detect_options *o = run->o;
     image orig;
-    mcd_verdict_result r;
+    labelled_verdict r;
     if (mcd_read_image(path, 0, 0, 3, &orig)) {
         if (looks_like_text(path))
             mcd_set_error("%s (a list of image paths? pass it with -list)", mcd_last_error());
         report_error(run);
         return;
     }
-    if (mcd_detector_classify(&run->det, orig, &r)) {
+    if (classify(run, orig, &r)) {
         mcd_set_error("%s: %s", path, mcd_last_error());
         report_error(run);
         free_image(orig);
@@ -487,7 +505,7 @@ typedef struct video_run {
 } video_run;
 
 /* The annotated frame to the window and to -out's video (opened on the first frame). */
-static int show_and_write(detect_run *run, video_run *v, image frame, const mcd_verdict_result *r)
+static int show_and_write(detect_run *run, video_run *v, image frame, const labelled_verdict *r)
 {
     const detect_options *o = run->o;
     mcd_verdict verdict = {r->label, r->prob, r->score, run->det.threshold, r->ood};
@@ -518,9 +536,9 @@ static int show_and_write(detect_run *run, video_run *v, image frame, const mcd_
 /* One frame: classify, print (it counts from here), show, write. */
 static int video_frame(detect_run *run, video_run *v, image frame)
 {
-    mcd_verdict_result r;
+    labelled_verdict r;
     double t0 = mcd_now_seconds();
-    int rc = mcd_detector_classify(&run->det, frame, &r);
+    int rc = classify(run, frame, &r);
     v->net_seconds += mcd_now_seconds() - t0;
     if (rc) {
         mcd_set_error("frame %ld: %s", v->frames, mcd_last_error());
