@@ -32,7 +32,7 @@ OPENCV_LIBS   := $(shell pkg-config --libs opencv4 2>/dev/null)
 
 # The same defines as Darknet's own OPENCV=1 build: the layer struct layout depends on them.
 DEFS      := -DOPENCV
-INCLUDES  := -I$(DARKNET_SRC)/include -I$(DARKNET_SRC)/src -Iplugin $(OPENCV_CFLAGS)
+INCLUDES  := -I$(DARKNET_SRC)/include -I$(DARKNET_SRC)/src -Iplugin -Iinclude $(OPENCV_CFLAGS)
 DN_CFLAGS := -Wall -Wno-unused-result -Wno-unknown-pragmas -Wfatal-errors -fPIC $(OPT) $(DEFS)
 # -O2, not -Ofast: the plugin must see NaN and Inf (bad cfg values, diverging losses).
 MCD_OPT    := $(if $(filter 1,$(DEBUG)),-O0 -g,-O2)
@@ -90,7 +90,7 @@ LIBDARKNET   := $(BUILD)/libdarknet.a
 # The plugin's sources, found per folder (docs/architecture.md says what each folder holds). The
 # gemm backend (backend/gemm_onednn.c or backend/gemm_openblas.c) is linked as an object
 # before libdarknet.a so that it replaces Darknet's gemm.o; main.c is the binary's main.
-PLUGIN_DIRS  := util layers backend network io ood train commands
+PLUGIN_DIRS  := util layers backend network io ood train api commands
 PLUGIN_MAIN  := plugin/commands/main.c
 PLUGIN_SRCS  := $(filter-out $(PLUGIN_MAIN) plugin/backend/gemm_%.c, \
                   $(foreach d,$(PLUGIN_DIRS),$(wildcard plugin/$(d)/*.c plugin/$(d)/*.cpp)))
@@ -111,11 +111,11 @@ DEP_FILES = $(wildcard $(BUILD)/plugin/*/*.d $(BUILD)/tests/*.d $(BUILD)/tests/f
 -include $(DEP_FILES)
 
 .DEFAULT_GOAL := all
-include mk/data.mk mk/fuzz.mk
+include mk/data.mk mk/fuzz.mk mk/library.mk
 
-.PHONY: all deps deps-fixtures test test-unit test-e2e test-robust fuzz demo fixtures bench data-folders \
-        clean distclean help data data-small
-all: $(BIN)/darknet
+.PHONY: all deps deps-fixtures test test-unit test-e2e test-robust test-library fuzz demo fixtures bench data-folders \
+        clean distclean help data data-small library install
+all: $(BIN)/darknet library
 
 help:
 	@sed -n '1,14p' Makefile; echo "  also: make data, data-small, test-unit, test-e2e, test-robust, fuzz, fixtures, bench, clean;"; \
@@ -215,7 +215,7 @@ $(BENCH_DARKNET): $(BUILD)/bench/bench_darknet.c.o $(LIBMCD) $(GEMM_OBJ) $(LIBDA
 # evaluate it), then the hardening tests: SIGKILL training at random moments and resume
 # (tests/kill_test.sh), two same-seed runs give bit-identical weights
 # (tests/determinism_test.sh). A few minutes in all; each part also runs alone.
-test: test-unit test-e2e test-robust
+test: test-unit test-e2e test-robust test-library
 
 # tests/test_data.c checks data/fmnist-small and runs the converter on broken inputs;
 # tests/layering_test.sh checks the plugin's include rules (docs/architecture.md).
@@ -227,6 +227,11 @@ test-unit: $(BIN)/darknet $(TEST_BIN) data-small $(PREPARE_DATA)
 
 test-e2e: $(BIN)/darknet data-small
 	DARKNET_BIN=$(BIN)/darknet tests/e2e_small.sh $(BUILD)/e2e
+
+# The library as users get it: make install into a temporary PREFIX, examples/gate.c built
+# with pkg-config against it (shared and static), its verdicts = mcd detect's.
+test-library: $(BIN)/darknet library data-small
+	DARKNET_BIN=$(BIN)/darknet MAKE_ARGS="BUILD=$(BUILD) BIN=$(BIN)" tests/library_test.sh
 
 test-robust: $(BIN)/darknet data-small
 	DARKNET_BIN=$(BIN)/darknet tests/kill_test.sh $(BUILD)/kill-test

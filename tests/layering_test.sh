@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The plugin's include rules (docs/architecture.md): a folder includes only from itself and
 # from the folders below it in util < layers < network < backend < io < ood < train <
-# commands, and no file includes itself back through others (tsort finds any loop).
+# api < commands, and no file includes itself back through others (tsort finds any loop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-order=(util layers network backend io ood train commands)
+order=(util layers network backend io ood train api commands)
 rank() { local i; for i in "${!order[@]}"; do [ "${order[$i]}" = "$1" ] && { echo "$i"; return; }; done; echo -1; }
 bad=0
 edges=$(mktemp)

@@ -22,6 +22,7 @@ int add_checkpoint_choice_suite(void);
 int add_util_helpers_suite(void);
 int add_resize_suite(void);
 int add_import_suite(void);
+int add_api_suite(void);
 
 int main(void)
 {
@@ -47,6 +48,7 @@ int main(void)
         add_util_helpers_suite,
         add_resize_suite,
         add_import_suite,
+        add_api_suite,
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i)
         if (suites[i]()) {
