@@ -23,6 +23,7 @@ int add_util_helpers_suite(void);
 int add_resize_suite(void);
 int add_import_suite(void);
 int add_api_suite(void);
+int add_frame_verdicts_suite(void);
 
 int main(void)
 {
@@ -49,6 +50,7 @@ int main(void)
         add_resize_suite,
         add_import_suite,
         add_api_suite,
+        add_frame_verdicts_suite,
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i)
         if (suites[i]()) {
