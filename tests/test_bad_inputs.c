@@ -362,7 +362,7 @@ static void test_bad_images(void)
                  path_in("unlabeled.list"));
         write_text("img.data", text);
         expect_error(run(TRAIN_ARGS, path_in("small.cfg"), path_in("img.data"), path_in("imgs")),
-                     images[i], path_in(images[i]), NULL);
+                     images[i], path_in(images[i]), "bad-image.list");
         /* and `mcd detect` names it, exit 1 */
         expect_error(run("mcd detect %s %s -thresh 0.5 %s", path_in("small.cfg"),
                          path_in("good.weights"), path_in(images[i])), images[i],

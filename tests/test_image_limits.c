@@ -9,7 +9,7 @@
  *     4294967295 squared (no overflow), the process-wide limit of mcd_read_image;
  *   - -max_pixels through every verb that reads images (train, valid, calibrate, detect):
  *     over the limit is an error naming the file (and list); detect goes on with the
- *     other images and exits 1. */
+ *     other images and exits 1; a video whose frames are over it is refused unread. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
@@ -22,7 +22,9 @@
 #include "darknet.h"
 #include "image_formats.h"
 #include "io/image_header.h"
+#include "io/annotate.h"
 #include "io/image_io.h"
+#include "io/video_writer.h"
 #include "test_util.h"
 #include "util/mcd_error.h"
 
@@ -350,6 +352,22 @@ static void test_max_pixels_every_verb(void)
     expect_error(run("mcd train %s -data %s -backup %s -seed 1 -pretrain_batches 2 "
                      "-finetune_batches 1 -max_pixels 783", cfg, path_in("claim.data"),
                      path_in("bk")), "train -max_pixels", "is 28x28", "limit of 783");
+    /* a video's frames, by the size its container declares, before one is decoded */
+    mcd_video_writer *vw = mcd_video_writer_open(path_in("v.avi"), 28, 28, 25);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(vw);
+    image frame = make_image(28, 28, 3);
+    mcd_canvas *c = mcd_canvas_plain(frame);
+    for (int i = 0; i < 3; ++i) CU_ASSERT_EQUAL(mcd_video_writer_write(vw, c), 0);
+    mcd_canvas_free(c);
+    free_image(frame);
+    CU_ASSERT_EQUAL_FATAL(mcd_video_writer_close(vw), 0);
+    expect_error(run("mcd detect %s %s -thresh 0.5 -nodisplay -video %s -max_pixels 783", cfg, w,
+                     path_in("v.avi")), "detect -video -max_pixels", "v.avi': frames of 28x28",
+                 "limit of 783");
+    CU_ASSERT_PTR_NULL(strstr(out, "frame 0"));
+    CU_ASSERT_EQUAL(run("mcd detect %s %s -thresh 0.5 -nodisplay -video %s -max_pixels 784", cfg,
+                        w, path_in("v.avi")), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "3 frames"));
 }
 
 int add_image_limits_suite(void)
@@ -363,5 +381,6 @@ int add_image_limits_suite(void)
            !CU_add_test(s, "cut, malformed, empty, unknown, DICOM headers: errors naming the file",
                         test_bad_headers) ||
            !CU_add_test(s, "the pixel limit: boundary, claims, no overflow", test_pixel_limit) ||
-           !CU_add_test(s, "-max_pixels in train, valid, calibrate, detect", test_max_pixels_every_verb);
+           !CU_add_test(s, "-max_pixels in train, valid, calibrate, detect (images, video)",
+                        test_max_pixels_every_verb);
 }

@@ -352,6 +352,7 @@ static int jp2_size(src *s, mcd_image_header *h)
         if (memcmp(b + 4, "jp2c", 4) == 0) return j2k_size(s, off + head, h);
         if (len == 0) break; /* the last box, and not the codestream */
         if (len < head) return bad(s, "a box shorter than its header");
+        if (len > INT64_MAX / 2 - off) return bad(s, "a box longer than any file");
         off += len;
     }
     return bad(s, "no codestream box");

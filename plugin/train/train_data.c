@@ -94,6 +94,7 @@ static int read_labeled(mcd_train_data *d, const data_keys *k, const network *ne
         shuffle_paths(valid, nvalid);
         int nsel = select_images < nvalid ? select_images : nvalid;
         rc = mcd_image_set_load(&d->sel_id, net, valid, nsel, d->labels, d->classes);
+        if (rc) mcd_set_error("%s (listed in '%s')", mcd_last_error(), k->valid);
     }
     mcd_free_list(valid, nvalid);
     return rc;
@@ -110,6 +111,7 @@ static int read_unlabeled(mcd_train_data *d, const char *file, const network *ne
     shuffle_paths(unl, n);
     int hold = select_holdout < n / 2 ? select_holdout : n / 2;
     if (mcd_image_set_load(&d->sel_unl, net, unl, hold, NULL, 0)) {
+        mcd_set_error("%s (listed in '%s')", mcd_last_error(), file);
         mcd_free_list(unl, n);
         return -1;
     }
