@@ -152,9 +152,13 @@ static void test_bombs(void)
 
 /* --- kill -9 ---------------------------------------------------------------------------- */
 
+static int file_has(const char *path, const char *text);
+
 /* Start `cmd` (run through sh's exec: the process is the binary itself), its stdout to
- * out_file; kill it with `sig` after `seconds` (0: let it finish). Its wait status. */
-static int run_and_kill(const char *cmd, const char *out_file, double seconds, int sig)
+ * out_file; kill it with `sig` `seconds` after its start (0: let it finish), or after
+ * `after` appears in its output when not NULL. Its wait status. */
+static int run_and_kill(const char *cmd, const char *out_file, double seconds, int sig,
+                        const char *after)
 {
     pid_t pid = fork();
     if (pid == 0) {
@@ -166,6 +170,10 @@ static int run_and_kill(const char *cmd, const char *out_file, double seconds, i
         _exit(127);
     }
     if (pid < 0) return -1;
+    for (int i = 0; after && i < 6000 && !file_has(out_file, after); ++i) {
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
     if (seconds > 0) {
         struct timespec ts = {(time_t)seconds, (long)((seconds - (time_t)seconds) * 1e9)};
         nanosleep(&ts, NULL);
@@ -174,6 +182,17 @@ static int run_and_kill(const char *cmd, const char *out_file, double seconds, i
     int st;
     waitpid(pid, &st, 0);
     return st;
+}
+
+static char *read_whole(const char *path, size_t *n);
+
+static int file_has(const char *path, const char *text)
+{
+    size_t n;
+    char *t = read_whole(path, &n);
+    int has = t && strstr(t, text);
+    free(t);
+    return has;
 }
 
 static double random_moment(double longest)
@@ -217,7 +236,7 @@ static void test_kill_calibrate(void)
     snprintf(cmd, sizeof cmd, "exec %s mcd calibrate %s %s -data %s", test_darknet_bin(),
              path_in("small.cfg"), path_in("ref.weights"), path_in("cal.data"));
     double t0 = now();
-    CU_ASSERT_EQUAL_FATAL(run_and_kill(cmd, path_in("cal.out"), 0, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(run_and_kill(cmd, path_in("cal.out"), 0, 0, NULL), 0);
     double full = now() - t0;
     snprintf(ref_file, sizeof ref_file, "%s", path_in("ref.weights.threshold"));
     size_t nref;
@@ -230,11 +249,11 @@ static void test_kill_calibrate(void)
     printf("\n    KILL_SEED=%u; calibrate takes %.2f s; killed at", kill_seed, full);
     /* first with no threshold file yet, then (after one whole run) over an existing one */
     for (int round = 0; round < 2; ++round) {
-        if (round == 1) CU_ASSERT_EQUAL(run_and_kill(cmd, path_in("cal.out"), 0, 0), 0);
+        if (round == 1) CU_ASSERT_EQUAL(run_and_kill(cmd, path_in("cal.out"), 0, 0, NULL), 0);
         for (int k = 0; k < kills(); ++k) {
             double at = random_moment(full * 1.2);
             printf(" %.2f", at);
-            run_and_kill(cmd, path_in("cal.out"), at, SIGKILL);
+            run_and_kill(cmd, path_in("cal.out"), at, SIGKILL, NULL);
             size_t n;
             char *got = read_whole(thr, &n);
             /* absent (the first round only), or whole: the uninterrupted run's bytes */
@@ -271,7 +290,7 @@ static void test_kill_video(void)
              "-nodisplay -out %s", test_darknet_bin(), path_in("small.cfg"),
              path_in("small.weights"), path_in("cal.data"), path_in("in.avi"), video);
     double t0 = now();
-    CU_ASSERT_EQUAL_FATAL(run_and_kill(cmd, path_in("video.out"), 0, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(run_and_kill(cmd, path_in("video.out"), 0, 0, NULL), 0);
     double full = now() - t0;
     int frames = 0, w, h;
     double fps;
@@ -282,7 +301,7 @@ static void test_kill_video(void)
         unlink(video);
         double at = random_moment(full);
         printf(" %.2f", at);
-        int st = run_and_kill(cmd, path_in("video.out"), at, SIGKILL);
+        int st = run_and_kill(cmd, path_in("video.out"), at, SIGKILL, NULL);
         int finished = WIFEXITED(st) && WEXITSTATUS(st) == 0;
         frames = -1;
         int present = access(video, F_OK) == 0;
@@ -293,14 +312,14 @@ static void test_kill_video(void)
                         present ? "present" : "absent", frames);
         CU_ASSERT(ok);
     }
-    /* a polite stop: the video holds exactly the frames that were printed */
+    /* a polite stop, once frames flow: the video holds exactly the frames that were printed */
     unlink(video);
-    double at = random_moment(full * 0.8);
-    int st = run_and_kill(cmd, path_in("video.out"), at, SIGINT);
+    double at = random_moment(full * 0.5);
+    int st = run_and_kill(cmd, path_in("video.out"), at, SIGINT, "frame 0 ");
     int printed = printed_frames(path_in("video.out"));
     frames = -1;
     CU_ASSERT_EQUAL(mcd_video_probe(video, &frames, &w, &h, &fps), 0);
-    printf("; SIGINT at %.2f s: exit %d, %d frames printed, %d in the video\n", at,
+    printf("; SIGINT %.2f s after frame 0: exit %d, %d frames printed, %d in the video\n", at,
            WIFEXITED(st) ? WEXITSTATUS(st) : -1, printed, frames);
     CU_ASSERT(printed > 0 && frames == printed);
 }
