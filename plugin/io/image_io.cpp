@@ -44,8 +44,7 @@ extern "C" long long mcd_image_max_pixels(void)
 
 extern "C" int mcd_check_image_size(const char *path, long long limit)
 {
-    if (check_file(path)) return -1;
-    mcd_image_header h;
+    mcd_image_header h; /* its errors name a missing, unreadable or irregular file too */
     if (mcd_read_image_header(path, &h)) return -1;
     /* width x height > limit, without the product overflowing */
     if (h.height > 0 && h.width > limit / h.height) {
