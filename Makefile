@@ -4,7 +4,7 @@
 #   make          fetch Darknet (scripts/fetch-darknet.sh) if needed, build bin/darknet
 #                 (bin/, because darknet/ is Darknet's source tree)
 #   make test     build and run the CUnit tests, a short end-to-end training run, and the
-#                 kill/resume and determinism tests
+#                 robustness tests (kill/resume, determinism and collisions, soak, bombs)
 #   make demo     all of the above for a new user: deps, build, data, train, evaluate
 #   make bench    training and inference speed of cfg/bench-resnet.cfg: this build's
 #                 backends against PyTorch (if python3-torch is installed); docs/performance.md
@@ -71,7 +71,7 @@ WRAP     := $(foreach f,$(WRAPPED),-Wl,--wrap=$(f) -Wl,-u,__wrap_$(f))
 
 DEB_PACKAGES := build-essential pkg-config dpkg-dev xz-utils ca-certificates \
                 libopencv-dev libdnnl-dev libopenblas-dev libcunit1-dev \
-                dataset-fashion-mnist gnuplot-nox zlib1g-dev clang-14 libclang-rt-14-dev
+                dataset-fashion-mnist gnuplot-nox zlib1g-dev clang-14 libclang-rt-14-dev time
 # Only for regenerating the test fixtures (CI never needs them).
 FIXTURE_PACKAGES := python3 python3-torch python3-sklearn python3-numpy
 
@@ -99,7 +99,7 @@ GEMM_OBJ     := $(BUILD)/plugin/backend/gemm_$(GEMM).c.o
 MAIN_OBJ     := $(BUILD)/$(PLUGIN_MAIN).o
 LIBMCD       := $(BUILD)/libmcd.a
 
-TEST_SRCS    := $(wildcard tests/*.c) tests/fuzz/fuzz_targets.c
+TEST_SRCS    := $(wildcard tests/*.c tests/*.cpp) tests/fuzz/fuzz_targets.c
 TEST_OBJS    := $(TEST_SRCS:%=$(BUILD)/%.o)
 TEST_BIN     := $(BUILD)/tests/run_tests
 
@@ -213,8 +213,10 @@ $(BENCH_DARKNET): $(BUILD)/bench/bench_darknet.c.o $(LIBMCD) $(GEMM_OBJ) $(LIBDA
 # --- running them --------------------------------------------------------------------------
 # make test = the CUnit suites, an end-to-end run (train mcd-small on the small data subset,
 # evaluate it), then the hardening tests: SIGKILL training at random moments and resume
-# (tests/kill_test.sh), two same-seed runs give bit-identical weights
-# (tests/determinism_test.sh). A few minutes in all; each part also runs alone.
+# (tests/kill_test.sh), two same-seed runs give bit-identical weights while colliding runs
+# are refused (tests/determinism_test.sh), memory stays flat (tests/soak_test.sh), kill -9
+# during calibrate and video output, decompression bombs (tests/test_robust.c). A few
+# minutes in all; each part also runs alone.
 test: test-unit test-e2e test-robust test-library
 
 # tests/test_data.c checks data/fmnist-small and runs the converter on broken inputs;
@@ -233,9 +235,15 @@ test-e2e: $(BIN)/darknet data-small
 test-library: $(BIN)/darknet library data-small
 	DARKNET_BIN=$(BIN)/darknet MAKE_ARGS="BUILD=$(BUILD) BIN=$(BIN)" tests/library_test.sh
 
-test-robust: $(BIN)/darknet data-small
+# test-robust: training killed and resumed; same-seed runs identical while other runs aim at
+# the backup directory (refused); memory flat over 1k and 10k images (SOAK_SIZES); kill -9
+# during calibrate and detect -video -out, decompression bombs (the robust: suites).
+test-robust: $(BIN)/darknet $(TEST_BIN) data-small
 	DARKNET_BIN=$(BIN)/darknet tests/kill_test.sh $(BUILD)/kill-test
 	DARKNET_BIN=$(BIN)/darknet tests/determinism_test.sh $(BUILD)/determinism-test
+	DARKNET_BIN=$(BIN)/darknet tests/soak_test.sh $(BUILD)/soak-test
+	DARKNET_BIN=$(BIN)/darknet TEST_LOG=$(BUILD)/tests/run_tests.robust.log \
+	TEST_SUITE="robust: bombs,robust: kill -9" $(TEST_BIN)
 
 bench: $(BENCH_DARKNET)
 	BENCH_DARKNET=$(BENCH_DARKNET) bench/bench.sh

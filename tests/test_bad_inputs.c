@@ -5,7 +5,8 @@
  *   - weights: missing, empty, truncated, too long, from another cfg, a wrong header,
  *     NaN values, a directory; through `mcd check`, `mcd detect` and `mcd train`.
  *   - data: a .data file without a key, list files missing or empty, images that are
- *     corrupt, empty or text; images of other sizes and channel counts train fine.
+ *     corrupt, empty, text or over the pixel limit; images of other sizes and channel
+ *     counts train fine.
  * The data cases use a few images of the small data set (make data-small). */
 #include <math.h>
 #include <stdio.h>
@@ -40,14 +41,8 @@ static void write_text(const char *name, const char *text)
 #define run(...) test_run_darknet(out, sizeof out, __VA_ARGS__)
 
 /* exit 1, Darknet's error prefix, and every wanted piece of the message */
-static void expect_error(int rc, const char *case_name, const char *want1, const char *want2)
-{
-    int ok = rc == 1 && strstr(out, "darknet: error: ") && strstr(out, want1) &&
-             (!want2 || strstr(out, want2));
-    if (!ok) printf("\n%s: exit %d, want '%s'%s%s:\n%s\n", case_name, rc, want1,
-                    want2 ? " and " : "", want2 ? want2 : "", out);
-    CU_ASSERT(ok);
-}
+#define expect_error(rc, case_name, want1, want2) \
+    CU_ASSERT(test_is_error(rc, out, case_name, want1, want2))
 
 /* The first n lines of a list of the small set, into a list of ours. */
 static void copy_list(const char *from, const char *to, int n)
@@ -335,7 +330,8 @@ static void test_bad_data_files(void)
                  dir, "is a directory");
 }
 
-/* Images that are not images: each alone in the training list, so the first batch picks it. */
+/* Images that are not images, or too large to decode: each alone in the training list, so
+ * the first batch picks it. */
 static void test_bad_images(void)
 {
     char cmd[1024];
@@ -345,7 +341,10 @@ static void test_bad_images(void)
     CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
     write_text("empty_boot.png", "");
     write_text("text_boot.png", "this is a text file\n");
-    static const char *images[] = {"cut_boot.png", "empty_boot.png", "text_boot.png"};
+    /* a PNG whose header claims 100000x100000: over the pixel limit, refused unread */
+    CU_ASSERT_EQUAL_FATAL(test_write_zero_png(path_in("claim_boot.png"), 100000, 100000, 0), 0);
+    static const char *images[] = {"cut_boot.png", "empty_boot.png", "text_boot.png",
+                                   "claim_boot.png"};
     for (size_t i = 0; i < sizeof images / sizeof images[0]; ++i) {
         char list[700];
         snprintf(list, sizeof list, "%s\n", path_in(images[i]));
@@ -363,7 +362,7 @@ static void test_bad_images(void)
                  path_in("unlabeled.list"));
         write_text("img.data", text);
         expect_error(run(TRAIN_ARGS, path_in("small.cfg"), path_in("img.data"), path_in("imgs")),
-                     images[i], path_in(images[i]), NULL);
+                     images[i], path_in(images[i]), "bad-image.list");
         /* and `mcd detect` names it, exit 1 */
         expect_error(run("mcd detect %s %s -thresh 0.5 %s", path_in("small.cfg"),
                          path_in("good.weights"), path_in(images[i])), images[i],
@@ -418,7 +417,8 @@ int add_bad_inputs_suite(void)
            !CU_add_test(s, "weights: missing, short, long, other cfg, header, NaN: exit 1",
                         test_bad_weights) ||
            !CU_add_test(s, "data: missing keys, missing or empty lists: exit 1", test_bad_data_files) ||
-           !CU_add_test(s, "images: cut, empty, text: exit 1 naming image and list", test_bad_images) ||
+           !CU_add_test(s, "images: cut, empty, text, over the pixel limit: exit 1 naming image and list",
+                        test_bad_images) ||
            !CU_add_test(s, "images of other sizes and channels train", test_other_image_shapes) ||
            !CU_add_test(s, "[batchnorm] and [local] run (Darknet crashes)", test_completed_layers_run);
 }

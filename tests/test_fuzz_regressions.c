@@ -47,5 +47,5 @@ int add_fuzz_regressions_suite(void)
     if (!s) return -1;
     return !CU_add_test(s, "cfg parser", test_cfg_inputs) ||
            !CU_add_test(s, "weights loader", test_weights_inputs) ||
-           !CU_add_test(s, "list, .data and threshold readers", test_data_inputs);
+           !CU_add_test(s, "list, .data, threshold and image header readers", test_data_inputs);
 }

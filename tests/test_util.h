@@ -32,6 +32,27 @@ int test_write_text(const char *path, const char *text);
 /* Write text to a fresh temporary file; returns its path (static buffer, one at a time). */
 const char *test_write_temp(const char *text);
 
+/* A PNG declaring w x h 8-bit grey pixels whose first `rows` rows (0 to h) are encoded,
+ * all zero; with rows == h a whole image that decodes (a w x h decompression bomb when
+ * large: zeros compress about 1000 to 1), with fewer a header that claims more than the
+ * file holds. 0, or -1 if it cannot be written. */
+int test_write_zero_png(const char *path, unsigned w, unsigned h, unsigned rows);
+
+/* Run cmd (a program and its arguments, with the shell's redirections) under /usr/bin/time:
+ * its exit status (-1 if it did not exit), with its output (stdout and stderr) in out, and
+ * its wall time and peak resident set in *seconds and *max_rss_kb (-1 when not measured). */
+int test_run_measured(const char *cmd, char *out, size_t cap, double *seconds, long *max_rss_kb);
+
+/* A command's failure as the error policy wants it: exit status rc 1, "darknet: error: "
+ * in its output, and want1 (and want2, unless NULL) in it. 1 if so; else 0, with the case,
+ * the wants and the output printed. */
+int test_is_error(int rc, const char *output, const char *case_name, const char *want1,
+                  const char *want2);
+
+/* DIR/small.cfg (cfg/mcd-small.cfg with batch 16: quick to train) and DIR/small.weights
+ * (its initial weights). 0, or -1. */
+int test_make_small_network(const char *dir);
+
 /* |a-b| <= atol + rtol*|b| */
 int test_close(double a, double b, double atol, double rtol);
 

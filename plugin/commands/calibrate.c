@@ -1,8 +1,18 @@
 /* `darknet mcd calibrate CFG WEIGHTS [-data FILE] [-tpr 0.95]`: pick the MCD L1 threshold
- * that keeps the share tpr of the ID validation images and save it as WEIGHTS.threshold. */
+ * that keeps the share tpr of the ID validation images and save it as WEIGHTS.threshold.
+ *
+ * A threshold belongs to the weights it was computed from. So calibrate refuses weights
+ * that a running training will write again (train/run_lock.h: BASE.weights, _average,
+ * _best and _final while the run holds BACKUP/BASE.lock, _pretrain while it is still
+ * pre-training: the threshold would outlive its weights), and it refuses to save when the
+ * weights file was replaced while it was scoring (by a run that started meanwhile).
+ * Weights the running training is done with (_pretrain once it fine-tunes) or does not
+ * write (any other name) are calibrated as usual. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "commands/command_line.h"
 #include "commands/verbs.h"
@@ -10,11 +20,13 @@
 #include "ood/ood_metrics.h"
 #include "ood/ood_scores.h"
 #include "ood/threshold_file.h"
+#include "train/run_lock.h"
 #include "util/mcd_error.h"
 
 typedef struct calibrate_options {
     const char *cfg, *weights, *data;
     double tpr;
+    long max_pixels;
 } calibrate_options;
 
 static const mcd_positional positionals[] = {
@@ -29,6 +41,7 @@ static const mcd_option options[] = {
     {.name = "-tpr", .kind = MCD_OPT_DOUBLE, .offset = offsetof(calibrate_options, tpr),
      .value = "X", .min = 0, .max = 1, .min_exclusive = 1,
      .help = "share of ID images to keep, in (0, 1] (default 0.95)"},
+    MCD_MAX_PIXELS_OPTION(calibrate_options, max_pixels),
 };
 
 static int run(int argc, char **argv);
@@ -45,9 +58,32 @@ const mcd_command mcd_calibrate_command = {
     .run = run,
 };
 
+/* Weights that a running training will write again: refused, naming the run. */
+static int refuse_training_weights(const char *weights)
+{
+    long pid;
+    char lock[1400], who[64] = "a training run";
+    if (!mcd_training_rewrites(weights, &pid, lock, sizeof lock)) return 0;
+    if (pid > 0) snprintf(who, sizeof who, "a training run (process %ld)", pid);
+    mcd_set_error("'%s': %s holds %s and will write this file again, which would leave a "
+                  "threshold for weights that are gone; calibrate it when the run has ended, "
+                  "or calibrate a copy", weights, who, lock);
+    return -1;
+}
+
+/* Whether two stats of the weights file are the same file: a file renamed over it is
+ * another inode, a file written in place another size or time. */
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 /* The threshold of the ID validation list's scores, saved beside the weights. */
 static int calibrate(const calibrate_options *o, const char *data)
 {
+    struct stat before, after; /* a missing file is ood_load_network's error */
+    int have_before = stat(o->weights, &before) == 0;
     list *dataset = mcd_read_data_file(data);
     const char *valid = dataset ? mcd_data_value(dataset, data, "valid") : NULL;
     int n = 0, rc = -1;
@@ -72,7 +108,12 @@ static int calibrate(const calibrate_options *o, const char *data)
     }
     char path[4096];
     mcd_threshold_path(o->weights, path, sizeof path);
-    if (mcd_threshold_save(path, &t)) goto done;
+    if (!have_before || stat(o->weights, &after) != 0 || !same_file(&before, &after)) {
+        mcd_set_error("'%s' was replaced while it was being calibrated (by a training run?): "
+                      "nothing saved; calibrate it again", o->weights);
+        goto done;
+    }
+    if (refuse_training_weights(o->weights) || mcd_threshold_save(path, &t)) goto done;
     printf("%d ID validation images (%s): MCD L1 scores from %.6g to %.6g\n", n, valid, lo, hi);
     printf("threshold %.9g keeps %.2f%% of them (%d of %d; asked for %.4g%%): an image whose "
            "L1 score is above it is OOD\n", t.threshold, 100.0 * kept / n, kept, n, 100 * o->tpr);
@@ -92,8 +133,10 @@ static int run(int argc, char **argv)
     calibrate_options o = {.tpr = 0.95};
     int status;
     if (mcd_command_start(&mcd_calibrate_command, argc, argv, &o, &status)) return status;
+    mcd_set_image_max_pixels(o.max_pixels);
     char data[4096];
-    if (mcd_resolve_data_file(o.cfg, o.data, data, sizeof data, NULL) || calibrate(&o, data))
+    if (refuse_training_weights(o.weights) ||
+        mcd_resolve_data_file(o.cfg, o.data, data, sizeof data, NULL) || calibrate(&o, data))
         return mcd_command_failed();
     return 0;
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "io/image_io.h" /* MCD_DEFAULT_MAX_PIXELS, for -max_pixels */
+
 typedef enum mcd_option_kind {
     MCD_OPT_FLAG,   /* no value: sets an int to 1 */
     MCD_OPT_STRING, /* const char * */
@@ -63,6 +65,21 @@ typedef struct mcd_command {
 } mcd_command;
 
 #define MCD_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+#define MCD_STRINGIFY_(x) #x
+#define MCD_STRINGIFY(x) MCD_STRINGIFY_(x)
+
+/* -max_pixels N, one entry for every verb that reads images (train, valid, calibrate,
+ * detect, and any new one): `field` is a long in the verb's options struct, 0 meaning the
+ * default; after parsing, the verb passes it to mcd_set_image_max_pixels (io/image_io.h),
+ * the limit mcd_read_image holds every image to, read from the file's header before
+ * anything is decoded. */
+#define MCD_MAX_PIXELS_OPTION(type, field)                                                  \
+    {.name = "-max_pixels", .kind = MCD_OPT_LONG, .offset = offsetof(type, field),          \
+     .value = "N", .min = 1, .max = 1e15,                                                   \
+     .help = "refuse an image whose header declares more than N pixels (width x\n"          \
+             "height), before decoding it (default " MCD_STRINGIFY(MCD_DEFAULT_MAX_PIXELS)   \
+             " = 8192x8192)"}
 
 /* Read argv (argv[0] = the verb) into opts, whose defaults the caller has set. Returns 0,
  * 1 when -h was asked for (the help is printed to stdout), or -1 with the error set (an

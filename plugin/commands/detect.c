@@ -45,6 +45,7 @@ typedef struct detect_options {
     int camera;            /* -1: none */
     long max_frames;       /* 0: all */
     int threads;           /* 0: leave the gemm backend's thread count alone */
+    long max_pixels;       /* images and video frames; 0: the default */
     mcd_arg_list sources;  /* images and directories, and -list files (tag FROM_LIST), in order */
 } detect_options;
 
@@ -90,6 +91,7 @@ static const mcd_option options[] = {
      .value = "N", .min = 1, .max = 4096,
      .help = "threads for the network's matrix products (default 1, fastest for\n"
              "one image at a time; unless OMP_NUM_THREADS or OPENBLAS_NUM_THREADS is set)"},
+    MCD_MAX_PIXELS_OPTION(detect_options, max_pixels),
 };
 
 static int run(int argc, char **argv);
@@ -559,6 +561,20 @@ static int open_video(const detect_options *o, video_run *v)
     memset(v, 0, sizeof *v);
     v->cap = mcd_video_open(o->video, o->camera);
     if (!v->cap) return -1;
+    /* a frame is an image: the pixel limit holds for it too, checked before one is decoded */
+    long long w, h, limit = mcd_image_max_pixels();
+    mcd_video_frame_size(v->cap, &w, &h);
+    if (h > 0 && w > limit / h) {
+        char what[64];
+        if (o->video) snprintf(what, sizeof what, "video");
+        else snprintf(what, sizeof what, "camera %d", o->camera);
+        mcd_set_error("%s%s%s%s: frames of %lldx%lld (%.0f pixels), over the limit of %lld "
+                      "pixels (-max_pixels N raises the limit)", what, o->video ? " '" : "",
+                      o->video ? o->video : "", o->video ? "'" : "", w, h, (double)w * h, limit);
+        mcd_video_close(v->cap);
+        v->cap = NULL;
+        return -1;
+    }
     v->src_fps = mcd_video_fps(v->cap);
     const char *display = getenv("DISPLAY");
     if (!o->nodisplay && display && *display) {
@@ -624,6 +640,7 @@ static int run(int argc, char **argv)
                         .threads = getenv("OMP_NUM_THREADS") || getenv("OPENBLAS_NUM_THREADS") ? 0 : 1};
     int status;
     if (mcd_command_start(&mcd_detect_command, argc, argv, &o, &status)) return status;
+    mcd_set_image_max_pixels(o.max_pixels);
     detect_run r = {.o = &o};
     int video = o.video || o.camera >= 0;
     int rc = start(&r);

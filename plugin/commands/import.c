@@ -19,7 +19,7 @@ typedef struct import_options {
     const char *labeled, *out, *unlabeled, *test, *classes, *cfg;
     mcd_arg_list ood;
     double valid_share, test_share, unlabeled_share, ood_pool_share;
-    long seed;
+    long seed, max_pixels;
     int link, copy, skip_bad;
 } import_options;
 
@@ -72,6 +72,7 @@ static const mcd_option options[] = {
      .value = "CFG", .help = "write OUT/<CFG's name>: CFG with both heads set to the classes and\n"
                              "data=OUT/mcd.data (default: the shipped cfg nearest the images'\n"
                              "median size; none: write no cfg)"},
+    MCD_MAX_PIXELS_OPTION(import_options, max_pixels),
     {.name = "-skip_bad", .kind = MCD_OPT_FLAG, .offset = offsetof(import_options, skip_bad),
      .help = "leave out unreadable images and images found in two classes (default:\n"
              "stop, naming them)"},
@@ -284,6 +285,7 @@ static int run(int argc, char **argv)
         return mcd_command_failed();
     }
     if (!given) o.unlabeled_share = o.unlabeled ? 0 : 0.2;
+    mcd_set_image_max_pixels(o.max_pixels);
     int rc = import(&o);
     mcd_arg_list_free(&o.ood);
     return rc ? mcd_command_failed() : 0;

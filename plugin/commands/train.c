@@ -36,6 +36,7 @@ static const mcd_option options[] = {
      .max = 2147483647, .help = "override the cfg's finetune_batches"},
     {.name = "-clear", .kind = MCD_OPT_FLAG, .offset = offsetof(mcd_train_options, clear),
      .help = "start the schedule from batch 0 even if WEIGHTS have seen images"},
+    MCD_MAX_PIXELS_OPTION(mcd_train_options, max_pixels),
 };
 
 static int run(int argc, char **argv);
@@ -60,6 +61,8 @@ const mcd_command mcd_train_command = {
              "  BASE_average.weights   that mean so far (finetune_average=1; resumes with BASE.weights)\n"
              "  BASE_final.weights     at the end of fine-tuning\n"
              "  BASE_train.csv, BASE_select.csv   progress and checkpoint-choice logs\n"
+             "  BASE.lock              held while the run lasts: a second run into the same\n"
+             "                         directory with the same BASE is refused (exit status 1)\n"
              "SIGINT/SIGTERM save BASE.weights and stop (exit status 130/143).\n",
     .run = run,
 };

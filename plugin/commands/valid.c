@@ -28,6 +28,7 @@ typedef struct valid_options {
     const char *cfg, *weights, *data, *csv, *plot;
     mcd_arg_list ood;
     int transductive;
+    long max_pixels;
 } valid_options;
 
 static const mcd_positional positionals[] = {
@@ -50,6 +51,7 @@ static const mcd_option options[] = {
     {.name = "-transductive", .kind = MCD_OPT_FLAG, .offset = offsetof(valid_options, transductive),
      .help = "also the paper's transductive protocol: transductive_id= against\n"
              "transductive_ood= (the unlabeled images of fine-tuning)"},
+    MCD_MAX_PIXELS_OPTION(valid_options, max_pixels),
 };
 
 static int run(int argc, char **argv);
@@ -546,6 +548,7 @@ static int run(int argc, char **argv)
     valid_options o = {0};
     int status;
     if (mcd_command_start(&mcd_valid_command, argc, argv, &o, &status)) return status;
+    mcd_set_image_max_pixels(o.max_pixels);
     evaluation *ev = calloc(1, sizeof *ev);
     int rc = !ev || mcd_resolve_data_file(o.cfg, o.data, ev->data, sizeof ev->data, NULL) ||
              plan(ev, &o) || evaluate(ev, &o);

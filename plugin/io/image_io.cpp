@@ -1,5 +1,6 @@
 #include "io/image_io.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <sys/stat.h>
@@ -7,6 +8,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "io/image_header.h"
 #include "util/mcd_error.h"
 
 extern "C" image mat_to_image(cv::Mat m); /* Darknet's, in image_opencv.cpp */
@@ -23,6 +25,32 @@ static int check_file(const char *path)
     }
     if (!S_ISREG(st.st_mode) || access(path, R_OK) != 0) {
         mcd_set_error("cannot read image '%s': not a readable file", path);
+        return -1;
+    }
+    return 0;
+}
+
+static std::atomic<long long> max_pixels(MCD_DEFAULT_MAX_PIXELS);
+
+extern "C" void mcd_set_image_max_pixels(long long n)
+{
+    max_pixels = n > 0 ? n : MCD_DEFAULT_MAX_PIXELS;
+}
+
+extern "C" long long mcd_image_max_pixels(void)
+{
+    return max_pixels;
+}
+
+extern "C" int mcd_check_image_size(const char *path, long long limit)
+{
+    mcd_image_header h; /* its errors name a missing, unreadable or irregular file too */
+    if (mcd_read_image_header(path, &h)) return -1;
+    /* width x height > limit, without the product overflowing */
+    if (h.height > 0 && h.width > limit / h.height) {
+        mcd_set_error("image '%s' is %lldx%lld (%s, %.0f pixels), over the limit of %lld "
+                      "pixels: refused before decoding (-max_pixels N raises the limit)", path,
+                      h.width, h.height, h.format, (double)h.width * (double)h.height, limit);
         return -1;
     }
     return 0;
@@ -48,7 +76,7 @@ extern "C" image mcd_network_image(image colour, int w, int h, int c)
 
 extern "C" int mcd_read_image(const char *path, int w, int h, int c, image *out)
 {
-    if (check_file(path)) return -1;
+    if (mcd_check_image_size(path, max_pixels)) return -1;
     if (c != 1 && c != 3) {
         mcd_set_error("cannot read image '%s' as %d channels (1 or 3)", path, c);
         return -1;

@@ -8,6 +8,9 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "io/image_header.h"
+#include "io/image_io.h"
+
 static const char *const image_extensions[] = {
     "bmp", "dib", "jpeg", "jpg", "jpe", "jp2", "png", "webp", "pbm", "pgm", "ppm", "pxm",
     "pnm", "pfm", "sr", "ras", "tiff", "tif", "exr", "hdr", "pic",
@@ -60,6 +63,14 @@ static int is_grey(const cv::Mat &m)
 extern "C" mcd_probe_result mcd_probe_image(const char *path, mcd_image_info *info)
 {
     memset(info, 0, sizeof *info);
+    /* the pixel limit, from the header, before a byte is decoded (a file whose header is
+     * not an image's goes on: it may be no image at all) */
+    mcd_image_header h;
+    if (mcd_read_image_header(path, &h) == 0 && h.width * h.height > mcd_image_max_pixels()) {
+        snprintf(info->why, sizeof info->why, "%s of %lldx%lld pixels, above -max_pixels %lld",
+                 h.format, h.width, h.height, mcd_image_max_pixels());
+        return MCD_PROBE_UNREADABLE;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(info->why, sizeof info->why, "%s", strerror(errno));

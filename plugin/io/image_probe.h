@@ -13,7 +13,8 @@ extern "C" {
 typedef enum mcd_probe_result {
     MCD_PROBE_IMAGE,       /* decoded */
     MCD_PROBE_NOT_IMAGE,   /* does not decode and its name has no image extension */
-    MCD_PROBE_UNREADABLE,  /* cannot be read, or named as an image and does not decode */
+    MCD_PROBE_UNREADABLE,  /* cannot be read, named as an image and does not decode, or
+                            * declares more pixels than mcd_image_max_pixels() (io/image_io.h) */
 } mcd_probe_result;
 
 typedef struct mcd_image_info {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/videoio.hpp>
@@ -13,9 +14,19 @@
 
 struct mcd_video_writer {
     cv::VideoWriter w;
-    std::string path;
+    std::string path, partial; /* where it goes; where it is written until closed */
     int width, height;
 };
+
+/* "dir/clip.avi" -> "dir/clip.partial.avi": the extension stays last, for OpenCV. */
+static std::string partial_name(const std::string &path)
+{
+    size_t slash = path.rfind('/'), dot = path.rfind('.');
+    if (dot == std::string::npos || (slash != std::string::npos && dot < slash) ||
+        dot == (slash == std::string::npos ? 0 : slash + 1))
+        return path + ".partial";
+    return path.substr(0, dot) + ".partial" + path.substr(dot);
+}
 
 /* OpenCV logs a warning per backend it tries on a file it cannot open: keep the user's
  * terminal for the plugin's one error message. */
@@ -67,6 +78,15 @@ extern "C" double mcd_video_fps(void *cap)
     return std::isfinite(fps) && fps > 0 && fps < 1000 ? fps : 0;
 }
 
+extern "C" void mcd_video_frame_size(void *cap, long long *w, long long *h)
+{
+    cv::VideoCapture *c = static_cast<cv::VideoCapture *>(cap);
+    double fw = c->get(cv::CAP_PROP_FRAME_WIDTH), fh = c->get(cv::CAP_PROP_FRAME_HEIGHT);
+    bool known = std::isfinite(fw) && std::isfinite(fh) && fw >= 1 && fh >= 1 && fw < 1e9 && fh < 1e9;
+    *w = known ? (long long)fw : 0;
+    *h = known ? (long long)fh : 0;
+}
+
 extern "C" void mcd_video_close(void *cap)
 {
     delete static_cast<cv::VideoCapture *>(cap);
@@ -76,18 +96,21 @@ extern "C" mcd_video_writer *mcd_video_writer_open(const char *path, int w, int 
 {
     mcd_video_writer *vw = new mcd_video_writer;
     vw->path = path;
+    vw->partial = partial_name(vw->path);
     vw->width = w;
     vw->height = h;
     bool ok = false;
     try {
         quiet_opencv q;
-        ok = vw->w.open(path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), fps, cv::Size(w, h));
+        ok = vw->w.open(vw->partial, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), fps,
+                        cv::Size(w, h));
     } catch (const cv::Exception &e) {
         ok = false;
     }
     if (!ok) {
         mcd_set_error("cannot write video '%s' (%dx%d Motion-JPEG): an unwritable place, or "
                       "a container that does not take MJPG (use .avi)", path, w, h);
+        unlink(vw->partial.c_str());
         delete vw;
         return nullptr;
     }
@@ -116,8 +139,13 @@ extern "C" int mcd_video_writer_close(mcd_video_writer *vw)
     vw->w.release();
     struct stat st;
     int rc = 0;
-    if (stat(vw->path.c_str(), &st) != 0 || st.st_size == 0) {
+    if (stat(vw->partial.c_str(), &st) != 0 || st.st_size == 0) {
         mcd_set_error("video '%s' was not written", vw->path.c_str());
+        unlink(vw->partial.c_str());
+        rc = -1;
+    } else if (rename(vw->partial.c_str(), vw->path.c_str()) != 0) {
+        mcd_set_error("cannot rename '%s' to '%s': %s", vw->partial.c_str(), vw->path.c_str(),
+                      strerror(errno));
         rc = -1;
     }
     delete vw;

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/mcd_error.h"
 
@@ -15,19 +17,31 @@ void mcd_threshold_path(const char *weights, char *buf, size_t n)
 
 int mcd_threshold_save(const char *path, const mcd_threshold *t)
 {
+    /* a temporary file of its own (two calibrations of one weights file do not share one),
+     * on disk before it is renamed over the old threshold: a crash or a kill leaves the
+     * old file or the new one, whole */
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
+    snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
         mcd_set_error("cannot write threshold file '%s': %s", tmp, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
         return -1;
     }
+    mode_t mask = umask(0); /* mkstemp makes it 0600: give it fopen's 0666 less the umask */
+    umask(mask);
+    if (fchmod(fd, 0666 & ~mask) != 0) {} /* only its permissions: not worth failing for */
     fprintf(f, "# darknet-mcd threshold: an image whose MCD L1 score is above it is OOD\n"
                "threshold=%.9g\ntpr=%.9g\nid_list=%s\nid_images=%d\n",
             t->threshold, t->tpr, t->id_list, t->id_images);
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+    int bad = fflush(f) != 0 || fsync(fd) != 0;
+    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
         mcd_set_error("cannot write threshold file '%s': %s", path, strerror(errno));
-        remove(tmp);
+        unlink(tmp);
         return -1;
     }
     return 0;

@@ -23,7 +23,9 @@ typedef struct mcd_threshold {
 
 /* "WEIGHTS.threshold" into buf. */
 void mcd_threshold_path(const char *weights, char *buf, size_t n);
-/* Written through path.tmp + rename. 0, or -1 with an error naming the file. */
+/* Written to a temporary file beside it (path.XXXXXX), synced and renamed over path: a
+ * crash or kill leaves the old file or the new one, whole. 0, or -1 with an error naming
+ * the file. */
 int mcd_threshold_save(const char *path, const mcd_threshold *t);
 /* 0, or -1 with an error naming the file, line and key. */
 int mcd_threshold_load(const char *path, mcd_threshold *t);

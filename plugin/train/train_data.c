@@ -29,13 +29,28 @@ static int read_keys(list *opts, const char *datafile, int finetune, data_keys *
     return 0;
 }
 
+/* -backup, else the data file's backup= (default "backup/"), without trailing slashes. */
+static void backup_name(list *opts, const char *backup, char *buf, size_t n)
+{
+    if (!backup) backup = opts ? option_find(opts, "backup") : NULL;
+    snprintf(buf, n, "%s", backup ? backup : "backup/");
+    size_t len = strlen(buf); /* "backup/" + "/" + name would read oddly in messages */
+    while (len > 1 && buf[len - 1] == '/') buf[--len] = 0;
+}
+
 static int make_backup(mcd_train_data *d, list *opts, const char *backup)
 {
-    if (!backup) backup = option_find_str(opts, "backup", "backup/");
-    snprintf(d->backup, sizeof d->backup, "%s", backup);
-    size_t len = strlen(d->backup); /* "backup/" + "/" + name would read oddly in messages */
-    while (len > 1 && d->backup[len - 1] == '/') d->backup[--len] = 0;
+    backup_name(opts, backup, d->backup, sizeof d->backup);
     return mcd_make_dirs(d->backup);
+}
+
+int mcd_train_backup_dir(const char *datafile, const char *backup, char *buf, size_t n)
+{
+    list *opts = backup ? NULL : mcd_read_data_file(datafile);
+    if (!backup && !opts) return -1;
+    backup_name(opts, backup, buf, n);
+    mcd_free_data_file(opts);
+    return 0;
 }
 
 static int read_labels(mcd_train_data *d, const char *file, int classes)
@@ -79,6 +94,7 @@ static int read_labeled(mcd_train_data *d, const data_keys *k, const network *ne
         shuffle_paths(valid, nvalid);
         int nsel = select_images < nvalid ? select_images : nvalid;
         rc = mcd_image_set_load(&d->sel_id, net, valid, nsel, d->labels, d->classes);
+        if (rc) mcd_set_error("%s (listed in '%s')", mcd_last_error(), k->valid);
     }
     mcd_free_list(valid, nvalid);
     return rc;
@@ -95,6 +111,7 @@ static int read_unlabeled(mcd_train_data *d, const char *file, const network *ne
     shuffle_paths(unl, n);
     int hold = select_holdout < n / 2 ? select_holdout : n / 2;
     if (mcd_image_set_load(&d->sel_unl, net, unl, hold, NULL, 0)) {
+        mcd_set_error("%s (listed in '%s')", mcd_last_error(), file);
         mcd_free_list(unl, n);
         return -1;
     }

@@ -30,4 +30,9 @@ int mcd_train_data_load(mcd_train_data *d, const char *datafile, const char *bac
                         const network *net, const mcd_train_config *tc, int classes);
 void mcd_train_data_free(mcd_train_data *d);
 
+/* The backup directory mcd_train_data_load will use (`backup`, else datafile's backup=),
+ * into buf, without making it. 0, or -1 with the error set when the data file cannot be
+ * read. */
+int mcd_train_backup_dir(const char *datafile, const char *backup, char *buf, size_t n);
+
 #endif

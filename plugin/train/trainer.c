@@ -13,6 +13,7 @@
 #include "backend/cpu_backend.h"
 #include "darknet.h"
 #include "io/data_lists.h"
+#include "io/image_io.h"
 #include "layers/discrepancy_layer.h"
 #include "network/mcd_network.h"
 #include "network/train_config.h"
@@ -20,6 +21,7 @@
 #include "train/batch_loader.h"
 #include "train/checkpoint_score.h"
 #include "train/checkpoints.h"
+#include "train/run_lock.h"
 #include "train/train_data.h"
 #include "train/train_log.h"
 #include "util/file_paths.h"
@@ -37,6 +39,7 @@ typedef struct trainer {
     mcd_train_log log;
     mcd_selection sel;
     batch_loader lload, uload; /* labeled, unlabeled */
+    mcd_run_lock lock;         /* BACKUP/BASE.lock: one run per backup directory and name */
 } trainer;
 
 /* --- set-up ---------------------------------------------------------------------------- */
@@ -84,16 +87,35 @@ static int load_start_weights(trainer *t)
     return 0;
 }
 
+/* A run already training into the same backup directory under the same name is refused
+ * at once, before anything is parsed, read or written. Only a quick look: a cfg or data
+ * file that cannot be read is reported by the steps that read them, and the lock itself
+ * is taken (mcd_run_lock_take) once the data is checked, before the first write. */
+static int refuse_if_running(trainer *t)
+{
+    char datafile[4096], backup[1024];
+    if (mcd_resolve_data_file(t->opt->cfg, t->opt->data, datafile, sizeof datafile, NULL) ||
+        mcd_train_backup_dir(datafile, t->opt->backup, backup, sizeof backup))
+        return 0;
+    return mcd_run_lock_check(backup, t->ck.base);
+}
+
 static int setup(trainer *t)
 {
-    if (read_network(t)) return -1;
     mcd_base_name(t->opt->cfg, ".cfg", t->ck.base, sizeof t->ck.base);
+    if (refuse_if_running(t) || read_network(t)) return -1;
     char datafile[4096];
     if (mcd_resolve_data_file(t->opt->cfg, t->opt->data, datafile, sizeof datafile, NULL) ||
         load_start_weights(t) ||
         mcd_train_data_load(&t->data, datafile, t->opt->backup, t->net, &t->tc, t->m.classes))
         return -1;
     snprintf(t->ck.backup, sizeof t->ck.backup, "%s", t->data.backup);
+    /* from here on the run writes: the temporaries of a killed run are removed, the log
+     * opened, checkpoints saved; another run must not be doing the same */
+    int finetuning = get_current_batch(t->net) >= (size_t)t->net->max_batches;
+    if (mcd_run_lock_take(&t->lock, t->ck.backup, t->ck.base,
+                          finetuning ? MCD_PHASE_FINETUNE : MCD_PHASE_PRETRAIN))
+        return -1;
     mcd_checkpoint_remove_stale(&t->ck);
     t->sel = (mcd_selection){.net = t->net, .m = &t->m, .tc = &t->tc,
                              .id = &t->data.sel_id, .unl = &t->data.sel_unl};
@@ -108,6 +130,7 @@ static void trainer_free(trainer *t)
     mcd_average_free(&t->ck.avg);
     if (t->net) free_network(t->net);
     t->net = NULL;
+    mcd_run_lock_release(&t->lock); /* last: every file is written and closed */
 }
 
 /* Streams of the loaders' random numbers: one per loader and phase. */
@@ -374,6 +397,7 @@ static int run_finetuning(trainer *t)
     network *net = t->net;
     size_t P = net->max_batches, F = t->tc.finetune_batches;
     if (F == 0 || get_current_batch(net) >= P + F) return 0;
+    mcd_run_lock_set_phase(&t->lock, MCD_PHASE_FINETUNE); /* BASE_pretrain.weights is final */
     int rc = start_finetuning(t, get_current_batch(net) - P);
     if (rc) return rc;
     while (get_current_batch(net) < P + F) {
@@ -404,6 +428,8 @@ int mcd_trainer_run(const mcd_train_options *o)
     trainer t;
     memset(&t, 0, sizeof t);
     t.opt = o;
+    t.lock.fd = -1;
+    mcd_set_image_max_pixels(o->max_pixels);
     int rc = setup(&t);
     if (rc == 0) {
         mcd_stop_signal_install(0); /* every signal waits for the save */

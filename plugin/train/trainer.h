@@ -30,12 +30,15 @@ typedef struct mcd_train_options {
     int clear;            /* start the schedule at batch 0 whatever `weights` have seen */
     int pretrain_batches; /* -1: the cfg's max_batches */
     int finetune_batches; /* -1: the cfg's finetune_batches */
+    long max_pixels;      /* the pixel limit of every image read (io/image_io.h); 0: default */
 } mcd_train_options;
 
-/* Run the schedule (resuming where `weights` stopped). 0 when it is done; 1 when SIGINT or
- * SIGTERM stopped it, after saving BASE.weights (mcd_stop_signal() says which); -1 with
- * the error set (the cfg, data or weights are bad, a file cannot be written, or the loss
- * diverged). */
+/* Run the schedule (resuming where `weights` stopped), holding BACKUP/BASE.lock
+ * (train/run_lock.h) from before the first write to the end: a second run into the same
+ * backup directory under the same name is refused, having written nothing. 0 when it is
+ * done; 1 when SIGINT or SIGTERM stopped it, after saving BASE.weights (mcd_stop_signal()
+ * says which); -1 with the error set (the cfg, data or weights are bad, another run holds
+ * the backup directory, a file cannot be written, or the loss diverged). */
 int mcd_trainer_run(const mcd_train_options *o);
 
 #endif

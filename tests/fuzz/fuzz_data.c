@@ -1,4 +1,4 @@
-/* libFuzzer harness for the list, .data and threshold readers (fuzz_targets.c). */
+/* libFuzzer harness for the list, .data, threshold and image header readers (fuzz_targets.c). */
 #include "fuzz_targets.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

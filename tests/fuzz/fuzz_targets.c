@@ -6,6 +6,8 @@
 
 #include "darknet.h"
 #include "io/data_lists.h"
+#include "io/image_header.h"
+#include "io/image_io.h"
 #include "network/mcd_network.h"
 #include "ood/threshold_file.h"
 #include "network/weights_file.h"
@@ -61,6 +63,10 @@ void fuzz_data_input(const char *path)
     }
     mcd_threshold t;
     mcd_threshold_load(path, &t);
+    /* an image's header, as every reader checks it before decoding (never decoded here) */
+    mcd_image_header h;
+    mcd_read_image_header(path, &h);
+    mcd_check_image_size(path, MCD_DEFAULT_MAX_PIXELS);
 }
 
 const char *fuzz_input_file(const uint8_t *data, size_t size)

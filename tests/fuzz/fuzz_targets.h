@@ -16,7 +16,8 @@
 void fuzz_cfg_input(const char *path);
 /* The checked weights loader (weights_file.c) on a small MCD network, whole and cut. */
 void fuzz_weights_input(const char *path);
-/* A list file, a .data file and its keys, label matching, a threshold file. */
+/* A list file, a .data file and its keys, label matching, a threshold file, an image
+ * header (io/image_header.c). */
 void fuzz_data_input(const char *path);
 
 /* libFuzzer side: write the input to this process's scratch file, return its path. */
