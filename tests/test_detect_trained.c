@@ -15,6 +15,7 @@
 #include "io/image_io.h"
 #include "test_util.h"
 #include "io/video_writer.h"
+#include "mcd.h"
 
 #define CFG "cfg/mcd-resnet.cfg"
 #define WEIGHTS "weights/mcd-resnet.weights"
@@ -111,10 +112,122 @@ static void test_shipped_model_video(void)
     CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+/* Frames for -hold and -alarm: images the shipped model calls clearly ID (score under half
+ * the threshold) or clearly OOD (over twice it), so that the video's compression cannot move
+ * one across: the first n of each kind in the lists, as paths. */
+static int clear_images(const char *list, int want_ood, char **out, int n)
+{
+    mcd_detector *d = mcd_detector_open(CFG, WEIGHTS, NULL);
+    if (!d) return -1;
+    int total = 0, got = 0;
+    char **paths = mcd_read_list(list, &total, 1);
+    for (int i = 0; paths && i < total && got < n; ++i) {
+        mcd_result r;
+        if (mcd_detector_classify_file(d, paths[i], &r)) break;
+        if (want_ood ? r.score > 2 * r.threshold : r.score < r.threshold / 2) out[got++] = strdup(paths[i]);
+    }
+    mcd_free_list(paths, total);
+    mcd_detector_close(d);
+    return got == n ? 0 : -1;
+}
+
+static int write_video(const char *path, char **frames, int n)
+{
+    mcd_video_writer *vw = mcd_video_writer_open(path, SIDE, SIDE, 10);
+    int rc = vw ? 0 : -1;
+    for (int i = 0; rc == 0 && i < n; ++i) {
+        image im;
+        if (mcd_read_image(frames[i], SIDE, SIDE, 3, &im)) {
+            rc = -1;
+            break;
+        }
+        mcd_canvas *c = mcd_canvas_plain(im);
+        rc = mcd_video_writer_write(vw, c);
+        mcd_canvas_free(c);
+        free_image(im);
+    }
+    if (vw && mcd_video_writer_close(vw)) rc = -1;
+    return rc;
+}
+
+/* detect -video with extra options, JSON lines into `verdicts` (1 OOD) and alarm events. */
+static int video_verdicts(const char *video, const char *options, int *verdicts, int cap,
+                          int *alarm_frames, int *alarms)
+{
+    char cmd[1024], out[1 << 12];
+    snprintf(cmd, sizeof cmd, "{ %s mcd detect %s %s -video %s -json -nodisplay %s > %s 2> %s; }",
+             test_darknet_bin(), CFG, WEIGHTS, video, options, path_in("v.jsonl"), path_in("v.err"));
+    if (test_run_command(cmd, out, sizeof out)) return -1;
+    FILE *f = fopen(path_in("v.jsonl"), "r");
+    if (!f) return -1;
+    char line[1024];
+    int n = 0;
+    *alarms = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strstr(line, "\"event\":\"alarm\"")) {
+            const char *fr = strstr(line, "\"frame\":");
+            if (*alarms < 4 && fr) alarm_frames[(*alarms)++] = atoi(fr + 8) * (strstr(line, "raised") ? 1 : -1);
+            continue;
+        }
+        if (n < cap) verdicts[n++] = strstr(line, "\"verdict\":\"OOD\"") != NULL;
+    }
+    fclose(f);
+    return n;
+}
+
+static void test_video_hold_and_alarm(void)
+{
+    strcpy(dir, "/tmp/mcd-hold-XXXXXX");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    enum { ID_N = 28, OOD_N = 30 };
+    char *id[ID_N], *ood[OOD_N];
+    CU_ASSERT_EQUAL_FATAL(clear_images(ID_LIST, 0, id, ID_N), 0);
+    CU_ASSERT_EQUAL_FATAL(clear_images(OOD_LIST, 1, ood, OOD_N), 0);
+
+    /* 30 Fashion-MNIST frames with single MNIST frames at 10 and 20 */
+    char *spikes[30];
+    for (int i = 0, k = 0; i < 30; ++i) spikes[i] = i == 10 ? ood[0] : i == 20 ? ood[1] : id[k++];
+    CU_ASSERT_EQUAL_FATAL(write_video(path_in("spikes.avi"), spikes, 30), 0);
+    int v[64], alarm[4], alarms, n;
+    n = video_verdicts(path_in("spikes.avi"), "", v, 64, alarm, &alarms);
+    CU_ASSERT_EQUAL_FATAL(n, 30);
+    int flips = 0;
+    for (int i = 0; i < n; ++i) {
+        CU_ASSERT_EQUAL(v[i], i == 10 || i == 20);
+        flips += i > 0 && v[i] != v[i - 1];
+    }
+    CU_ASSERT_EQUAL(flips, 4); /* into and out of each spike */
+    n = video_verdicts(path_in("spikes.avi"), "-hold 3", v, 64, alarm, &alarms);
+    CU_ASSERT_EQUAL_FATAL(n, 30);
+    for (int i = 0; i < n; ++i) CU_ASSERT_EQUAL(v[i], 0); /* never flipped */
+
+    /* 20 Fashion-MNIST frames, then MNIST: the alarm within its window of 10 */
+    char *drift[50];
+    for (int i = 0; i < 50; ++i) drift[i] = i < 20 ? id[i] : ood[i - 20];
+    CU_ASSERT_EQUAL_FATAL(write_video(path_in("drift.avi"), drift, 50), 0);
+    n = video_verdicts(path_in("drift.avi"), "-alarm 0.5:10", v, 64, alarm, &alarms);
+    CU_ASSERT_EQUAL_FATAL(n, 50);
+    CU_ASSERT_EQUAL(alarms, 1);
+    CU_ASSERT_TRUE(alarm[0] >= 20 && alarm[0] < 30);
+    /* with -hold 3 and -smooth 2 too: still raised within the window, once */
+    n = video_verdicts(path_in("drift.avi"), "-alarm 0.5:10 -hold 3 -smooth 2", v, 64, alarm, &alarms);
+    CU_ASSERT_EQUAL(n, 50);
+    CU_ASSERT_EQUAL(alarms, 1);
+    CU_ASSERT_TRUE(alarm[0] >= 20 && alarm[0] < 30);
+
+    for (int i = 0; i < ID_N; ++i) free(id[i]);
+    for (int i = 0; i < OOD_N; ++i) free(ood[i]);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 int add_detect_trained_suite(void)
 {
     CU_pSuite s = test_add_suite("detect with the shipped model");
     if (!s) return -1;
     return !CU_add_test(s, "Fashion-MNIST then MNIST video: verdicts switch with the content",
-                        test_shipped_model_video);
+                        test_shipped_model_video) ||
+           !CU_add_test(s, "a spike flips the verdict, never with -hold 3; drift raises -alarm",
+                        test_video_hold_and_alarm);
 }

@@ -5,7 +5,8 @@
  * Per input: the class the two heads predict on average, its probability, the L1 score
  * sum_k |p1_k - p2_k| (the network's output) and the verdict: OOD when the score is above
  * the threshold that `darknet mcd calibrate` stored in WEIGHTS.threshold (or -thresh).
- * The network's side is ood/gate.c; this file reads the inputs and writes the results. */
+ * The network's side is the library API (include/mcd.h, plugin/api/): lists, directories and
+ * standard input go through it in batches; this file reads the inputs and writes the results. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,7 +29,8 @@
 #include "io/image_io.h"
 #include "io/output_fields.h"
 #include "io/video_writer.h"
-#include "ood/gate.h"
+#include "api/detector_registry.h"
+#include "ood/frame_verdicts.h"
 #include "ood/threshold_file.h"
 #include "util/mcd_error.h"
 #include "util/file_paths.h"
@@ -46,6 +49,8 @@ typedef struct detect_options {
     long max_frames;       /* 0: all */
     int threads;           /* 0: leave the gemm backend's thread count alone */
     long max_pixels;       /* images and video frames; 0: the default */
+    int smooth, hold;      /* video: frames averaged, frames that must agree (1: off) */
+    const char *alarm;     /* video: "SHARE:WINDOW", or NULL */
     mcd_arg_list sources;  /* images and directories, and -list files (tag FROM_LIST), in order */
 } detect_options;
 
@@ -92,6 +97,17 @@ static const mcd_option options[] = {
      .help = "threads for the network's matrix products (default 1, fastest for\n"
              "one image at a time; unless OMP_NUM_THREADS or OPENBLAS_NUM_THREADS is set)"},
     MCD_MAX_PIXELS_OPTION(detect_options, max_pixels),
+    {.name = "-smooth", .kind = MCD_OPT_INT, .offset = offsetof(detect_options, smooth),
+     .value = "N", .min = 1, .max = 100000,
+     .help = "video: the verdict is taken on the mean score of the last N frames\n"
+             "(default 1: each frame's own)"},
+    {.name = "-hold", .kind = MCD_OPT_INT, .offset = offsetof(detect_options, hold),
+     .value = "K", .min = 1, .max = 100000,
+     .help = "video: the verdict changes only after K frames in a row call for it\n"
+             "(default 1)"},
+    {.name = "-alarm", .kind = MCD_OPT_STRING, .offset = offsetof(detect_options, alarm),
+     .value = "S:W", .help = "video: one line (and a JSON event) when the share of OOD frames in\n"
+                             "the last W rises above S, e.g. 0.5:50; one when it falls back"},
 };
 
 static int run(int argc, char **argv);
@@ -138,29 +154,31 @@ static int check_options(const detect_options *o)
 /* What the command holds while it runs. */
 typedef struct detect_run {
     const detect_options *o;
-    ood_gate det;
+    mcd_detector *det;
+    float threshold;
     FILE *log;
     int log_json, log_header_done;
     int failed;           /* inputs that could not be read or classified */
     mcd_string_list used; /* -outdir names given so far */
+    ood_frame_options frame_options; /* video: -smooth, -hold, -alarm */
 } detect_run;
 
 /* A verdict with its class's name (or index) for printing. */
 typedef struct labelled_verdict {
     int cls;
     float prob, score;
-    int ood;
+    int ood;              /* the verdict reported (video: after -smooth and -hold) */
     char label[256];
+    int smoothing;        /* video with -smooth: `smoothed` is printed too */
+    float smoothed;
 } labelled_verdict;
 
-static int classify(detect_run *run, image colour, labelled_verdict *r)
+static void label_result(const mcd_result *m, labelled_verdict *r)
 {
-    ood_verdict v;
-    if (ood_gate_classify(&run->det, colour, &v)) return -1;
-    r->cls = v.cls, r->prob = v.prob, r->score = v.score, r->ood = v.ood;
-    if (run->det.names) snprintf(r->label, sizeof r->label, "%s", run->det.names[v.cls]);
-    else snprintf(r->label, sizeof r->label, "%d", v.cls);
-    return 0;
+    memset(r, 0, sizeof *r);
+    r->cls = m->class_index, r->prob = m->prob, r->score = m->score, r->ood = m->is_ood;
+    if (m->class_name) snprintf(r->label, sizeof r->label, "%s", m->class_name);
+    else snprintf(r->label, sizeof r->label, "%d", m->class_index);
 }
 
 static void report_error(detect_run *r)
@@ -191,9 +209,10 @@ static void print_json(FILE *f, const record *rec)
     }
     fputs(",\"class\":", f);
     mcd_json_string(f, rec->r->label);
-    fprintf(f, ",\"class_index\":%d,\"prob\":%.6f,\"score\":%.6f,\"threshold\":%.6g,"
-               "\"verdict\":\"%s\"}\n",
-            rec->r->cls, rec->r->prob, rec->r->score, rec->threshold,
+    fprintf(f, ",\"class_index\":%d,\"prob\":%.6f,\"score\":%.6f,", rec->r->cls, rec->r->prob,
+            rec->r->score);
+    if (rec->r->smoothing) fprintf(f, "\"smoothed_score\":%.6f,", rec->r->smoothed);
+    fprintf(f, "\"threshold\":%.6g,\"verdict\":\"%s\"}\n", rec->threshold,
             rec->r->ood ? "OOD" : "ID");
 }
 
@@ -201,21 +220,23 @@ static void print_text(FILE *f, const record *rec)
 {
     if (rec->file) fprintf(f, "%s: ", rec->file);
     else fprintf(f, "frame %ld (%.3f s): ", rec->frame, rec->time);
-    fprintf(f, "%-3s  score %.4f  %s %.2f%%\n", rec->r->ood ? "OOD" : "ID", rec->r->score,
-            rec->r->label, 100.0 * rec->r->prob);
+    fprintf(f, "%-3s  score %.4f", rec->r->ood ? "OOD" : "ID", rec->r->score);
+    if (rec->r->smoothing) fprintf(f, " (mean %.4f)", rec->r->smoothed);
+    fprintf(f, "  %s %.2f%%\n", rec->r->label, 100.0 * rec->r->prob);
 }
 
 static void print_csv(FILE *f, const record *rec, int header)
 {
     if (header)
-        fprintf(f, "%s,class,class_index,prob,score,threshold,verdict\n",
-                rec->file ? "file" : "frame,time");
+        fprintf(f, "%s,class,class_index,prob,score,%sthreshold,verdict\n",
+                rec->file ? "file" : "frame,time", rec->r->smoothing ? "smoothed_score," : "");
     if (rec->file) mcd_csv_field(f, rec->file);
     else fprintf(f, "%ld,%.3f", rec->frame, rec->time);
     fputc(',', f);
     mcd_csv_field(f, rec->r->label);
-    fprintf(f, ",%d,%.6f,%.6f,%.6g,%s\n", rec->r->cls, rec->r->prob, rec->r->score,
-            rec->threshold, rec->r->ood ? "OOD" : "ID");
+    fprintf(f, ",%d,%.6f,%.6f,", rec->r->cls, rec->r->prob, rec->r->score);
+    if (rec->r->smoothing) fprintf(f, "%.6f,", rec->r->smoothed);
+    fprintf(f, "%.6g,%s\n", rec->threshold, rec->r->ood ? "OOD" : "ID");
 }
 
 static void emit(detect_run *run, const record *rec)
@@ -227,6 +248,28 @@ static void emit(detect_run *run, const record *rec)
         if (run->log_json) print_json(run->log, rec);
         else print_csv(run->log, rec, !run->log_header_done);
         run->log_header_done = 1;
+    }
+}
+
+/* An alarm raised (+1) or cleared (-1) at a frame: a line, or a JSON event; the JSON log
+ * gets the event too (a CSV log holds results only). */
+static void emit_alarm(detect_run *run, long frame, double time, int event, double share)
+{
+    const ood_frame_options *fo = &run->frame_options;
+    FILE *to[2] = {stdout, run->log && run->log_json ? run->log : NULL};
+    for (int i = 0; i < 2; ++i) {
+        FILE *f = to[i];
+        if (!f) continue;
+        if (run->o->json || f != stdout)
+            fprintf(f, "{\"event\":\"alarm\",\"state\":\"%s\",\"frame\":%ld,\"time\":%.3f,"
+                       "\"share\":%.4f,\"window\":%d,\"above\":%.4g}\n",
+                    event > 0 ? "raised" : "cleared", frame, time, share, fo->alarm_window,
+                    fo->alarm_share);
+        else
+            fprintf(f, "ALARM %s at frame %ld (%.3f s): %.0f%% of the last %d frames OOD (%s %.4g%%)\n",
+                    event > 0 ? "raised" : "cleared", frame, time, 100 * share, fo->alarm_window,
+                    event > 0 ? "above" : "not above", 100 * fo->alarm_share);
+        fflush(f);
     }
 }
 
@@ -254,17 +297,36 @@ static int load_threshold(const detect_options *o, float *threshold)
 }
 
 /* Class names from the data set; without -data, a data set without names is a note. */
-static int load_names(const detect_options *o, ood_gate *d)
+static int load_names(const detect_options *o, mcd_detector *d)
 {
     char data[4096];
+    char **names = NULL;
     if (mcd_resolve_data_file(o->cfg, o->data, data, sizeof data, NULL)) return -1;
-    if (mcd_read_class_names(data, d->m.classes, &d->names) == 0) return 0;
+    if (mcd_read_class_names(data, d->gate.m.classes, &names) == 0)
+        return mcd_detector_use_names(d, names);
     if (o->data) return -1;
     if (access(data, F_OK) == 0)
         fprintf(stderr, "note: %s; classes are shown by index\n", mcd_last_error());
     else
         fprintf(stderr, "note: no %s (pass -data FILE for class names); classes are "
                         "shown by index\n", data);
+    return mcd_detector_use_names(d, NULL);
+}
+
+/* -alarm SHARE:WINDOW */
+static int parse_alarm(const char *v, ood_frame_options *f)
+{
+    char *end;
+    double share = strtod(v, &end);
+    long window = 0;
+    if (*end == ':') window = strtol(end + 1, &end, 10);
+    if (*end || !(share >= 0 && share < 1) || window < 1 || window > 1000000) {
+        mcd_set_error("-alarm '%s': expected SHARE:WINDOW, a share in [0, 1) and a window of "
+                      "1 to 1000000 frames (e.g. 0.5:50)", v);
+        return -1;
+    }
+    f->alarm_share = share;
+    f->alarm_window = (int)window;
     return 0;
 }
 
@@ -283,14 +345,22 @@ static int open_log(detect_run *r, const char *path)
 static int start(detect_run *r)
 {
     const detect_options *o = r->o;
-    ood_gate *d = &r->det;
+    int video = o->video || o->camera >= 0;
+    r->frame_options = (ood_frame_options){.smooth = o->smooth ? o->smooth : 1,
+                                           .hold = o->hold ? o->hold : 1};
+    if (!video && (o->smooth || o->hold || o->alarm)) {
+        mcd_set_error("-smooth, -hold and -alarm are for -video or -camera");
+        return -1;
+    }
+    if (o->alarm && parse_alarm(o->alarm, &r->frame_options)) return -1;
     float threshold; /* read first: a missing threshold file is reported before the network loads */
     if (check_options(o) || load_threshold(o, &threshold) ||
-        ood_gate_open(d, o->cfg, o->weights))
+        !(r->det = mcd_detector_open(o->cfg, o->weights, "")))
         return -1;
-    d->threshold = threshold;
+    mcd_detector_set_threshold(r->det, threshold);
+    r->threshold = threshold;
     if (o->threads) mcd_gemm_set_threads(o->threads);
-    if (load_names(o, d)) return -1;
+    if (load_names(o, r->det)) return -1;
     return o->log ? open_log(r, o->log) : 0;
 }
 
@@ -301,7 +371,7 @@ static int finish(detect_run *r)
         mcd_set_error("cannot write log: %s", strerror(errno));
         rc = -1;
     }
-    ood_gate_close(&r->det);
+    mcd_detector_close(r->det);
     mcd_string_list_free(&r->used);
     return rc;
 }
@@ -417,49 +487,122 @@ static int annotate_image(const char *path, image orig, const labelled_verdict *
     return rc;
 }
 
-/* One image: classify, print, annotate. Errors are reported here and counted. */
-static void detect_image(detect_run *run, const char *path)
+/* An image's verdict printed, and its annotated picture written with -out/-outdir (the
+ * picture decoded again: only then). */
+static void show_result(detect_run *run, const char *path, const mcd_result *m)
 {
     const detect_options *o = run->o;
-    image orig;
     labelled_verdict r;
-    if (mcd_read_image(path, 0, 0, 3, &orig)) {
+    label_result(m, &r);
+    record rec = {path, 0, 0, &r, run->threshold};
+    emit(run, &rec);
+    char out[4096] = "";
+    if (o->out) snprintf(out, sizeof out, "%s", o->out);
+    else if (o->outdir && outdir_name(o->outdir, path, &run->used, out, sizeof out)) {
+        report_error(run);
+        return;
+    }
+    if (!out[0]) return;
+    image orig;
+    if (mcd_read_image(path, 0, 0, 3, &orig) == 0) {
+        if (annotate_image(path, orig, &r, run->threshold, out)) report_error(run);
+        free_image(orig);
+    } else {
+        report_error(run);
+    }
+}
+
+/* One image on its own: classified, or its error reported and counted. */
+static void detect_image(detect_run *run, const char *path)
+{
+    mcd_result m;
+    if (mcd_detector_classify_file(run->det, path, &m)) {
         if (looks_like_text(path))
             mcd_set_error("%s (a list of image paths? pass it with -list)", mcd_last_error());
         report_error(run);
         return;
     }
-    if (classify(run, orig, &r)) {
-        mcd_set_error("%s: %s", path, mcd_last_error());
-        report_error(run);
-        free_image(orig);
-        return;
-    }
-    record rec = {path, 0, 0, &r, run->det.threshold};
-    emit(run, &rec);
-    char out[4096] = "";
-    int rc = 0;
-    if (o->out) snprintf(out, sizeof out, "%s", o->out);
-    else if (o->outdir) rc = outdir_name(o->outdir, path, &run->used, out, sizeof out);
-    if (rc || (out[0] && annotate_image(path, orig, &r, run->det.threshold, out)))
-        report_error(run);
-    free_image(orig);
+    show_result(run, path, &m);
 }
 
-/* Paths from standard input, like Darknet's `classifier predict`: one per line, with a
- * prompt on a terminal. */
-static void detect_stdin(detect_run *run)
+/* Images through the network in batches of the cfg's batch size, decoded by a reader
+ * thread ahead of it (mcd_detector_classify_batch), printed in input order. A chunk with
+ * an image that cannot be read goes again one image at a time, so that the others are
+ * classified and the bad ones reported, as without batches. */
+static void detect_chunk(detect_run *run, char **paths, int n, mcd_result *results)
+{
+    if (n == 0) return;
+    if (mcd_detector_classify_batch(run->det, (const char *const *)paths, n, results) == 0) {
+        for (int i = 0; i < n; ++i) show_result(run, paths[i], &results[i]);
+        return;
+    }
+    for (int i = 0; i < n; ++i) detect_image(run, paths[i]);
+}
+
+/* Paths per chunk: 8 batches of the shipped cfgs, small enough to keep memory flat. */
+enum { CHUNK = 1024 };
+
+/* Paths on standard input, one per line, read as they come (like Darknet's `classifier
+ * predict`, with a prompt on a terminal). The lines already there are batched together;
+ * when none is waiting, what has come is classified at once: a pipe that trickles is
+ * answered line by line, a file of 100,000 paths in batches, in constant memory. */
+typedef struct line_reader {
+    char buf[1 << 16];
+    size_t start, end;
+    int eof;
+} line_reader;
+
+/* The next complete line (blanks trimmed, copied into line), 1; 0 when none is waiting
+ * (and wait is 0), or at the end of input; a last line without its newline counts. */
+static int next_line(line_reader *lr, int wait, char *line, size_t cap)
+{
+    for (;;) {
+        char *nl = memchr(lr->buf + lr->start, '\n', lr->end - lr->start);
+        if (nl || (lr->eof && lr->end > lr->start)) {
+            size_t len = nl ? (size_t)(nl - (lr->buf + lr->start)) : lr->end - lr->start;
+            size_t k = len < cap - 1 ? len : cap - 1;
+            memcpy(line, lr->buf + lr->start, k);
+            line[k] = 0;
+            lr->start += len + (nl ? 1 : 0);
+            return 1;
+        }
+        if (lr->eof) return 0;
+        if (lr->start > 0) { /* keep the partial line at the front */
+            memmove(lr->buf, lr->buf + lr->start, lr->end - lr->start);
+            lr->end -= lr->start;
+            lr->start = 0;
+        }
+        if (lr->end == sizeof lr->buf) { /* a line longer than the buffer: cut */
+            lr->buf[lr->end - 1] = '\n';
+            continue;
+        }
+        if (!wait) {
+            struct pollfd p = {.fd = 0, .events = POLLIN};
+            if (poll(&p, 1, 0) <= 0) return 0;
+        }
+        ssize_t got = read(0, lr->buf + lr->end, sizeof lr->buf - lr->end);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) lr->eof = 1;
+        else lr->end += (size_t)got;
+    }
+}
+
+static void detect_stdin(detect_run *run, char **chunk, mcd_result *results)
 {
     int tty = isatty(0);
-    char *line = NULL;
-    size_t cap = 0;
+    static line_reader lr;
+    char line[4096];
     for (;;) {
         if (tty) fputs("Enter Image Path: ", stderr), fflush(stderr);
-        if (getline(&line, &cap, stdin) < 0) break;
-        char *s = mcd_trim(line);
-        if (*s) detect_image(run, s);
+        int n = 0;
+        while (n < (tty ? 1 : CHUNK) && next_line(&lr, n == 0, line, sizeof line)) {
+            char *s = mcd_trim(line);
+            if (*s && !(chunk[n++] = strdup(s))) --n;
+        }
+        if (n == 0 && lr.eof) break;
+        detect_chunk(run, chunk, n, results);
+        for (int i = 0; i < n; ++i) free(chunk[i]);
     }
-    free(line);
     if (tty) fputc('\n', stderr);
 }
 
@@ -477,16 +620,24 @@ static int run_images(detect_run *run)
         if (rc) report_error(run);
     }
     int from_stdin = o->sources.n == 0, rc = 0;
-    if (o->out && (from_stdin || paths.n != 1)) {
+    char **chunk = malloc(sizeof *chunk * CHUNK);
+    mcd_result *results = malloc(sizeof *results * CHUNK);
+    if (!chunk || !results) {
+        mcd_set_error("out of memory");
+        rc = -1;
+    } else if (o->out && (from_stdin || paths.n != 1)) {
         mcd_set_error("-out FILE takes one image (here %s): use -outdir DIR",
                       from_stdin ? "paths from standard input" : "several");
         rc = -1;
     } else if (o->outdir && mcd_make_dirs(o->outdir)) {
         rc = -1;
     } else {
-        for (int i = 0; i < paths.n; ++i) detect_image(run, paths.v[i]);
-        if (from_stdin) detect_stdin(run);
+        for (int i = 0; i < paths.n; i += CHUNK)
+            detect_chunk(run, paths.v + i, paths.n - i < CHUNK ? paths.n - i : CHUNK, results);
+        if (from_stdin) detect_stdin(run, chunk, results);
     }
+    free(chunk);
+    free(results);
     mcd_string_list_free(&paths);
     return rc;
 }
@@ -504,13 +655,15 @@ typedef struct video_run {
     long frames, ood;
     double net_seconds, t_start;
     int quit; /* Esc or q in the window */
+    ood_frame_verdicts verdicts; /* -smooth, -hold, -alarm */
 } video_run;
 
 /* The annotated frame to the window and to -out's video (opened on the first frame). */
 static int show_and_write(detect_run *run, video_run *v, image frame, const labelled_verdict *r)
 {
     const detect_options *o = run->o;
-    mcd_verdict verdict = {r->label, r->prob, r->score, run->det.threshold, r->ood};
+    mcd_verdict verdict = {r->label, r->prob, r->smoothing ? r->smoothed : r->score,
+                           run->threshold, r->ood};
     mcd_canvas *c = mcd_canvas_annotated(frame, &verdict);
     if (!c) return -1;
     int rc = 0;
@@ -535,30 +688,41 @@ static int show_and_write(detect_run *run, video_run *v, image frame, const labe
     return rc;
 }
 
-/* One frame: classify, print (it counts from here), show, write. */
+/* One frame: classify, smooth and hold the verdict, print (it counts from here), sound
+ * the alarm, show, write. */
 static int video_frame(detect_run *run, video_run *v, image frame)
 {
-    labelled_verdict r;
+    mcd_result m;
     double t0 = mcd_now_seconds();
-    int rc = classify(run, frame, &r);
+    int rc = mcd_detector_classify_image(run->det, frame, &m);
     v->net_seconds += mcd_now_seconds() - t0;
     if (rc) {
         mcd_set_error("frame %ld: %s", v->frames, mcd_last_error());
         return -1;
     }
+    labelled_verdict r;
+    label_result(&m, &r);
+    ood_frame_step step;
+    ood_frame_verdicts_push(&v->verdicts, m.score, run->threshold, &step);
+    r.ood = step.verdict;
+    r.smoothing = run->frame_options.smooth > 1;
+    r.smoothed = step.smoothed;
     const detect_options *o = run->o;
-    record rec = {NULL, v->frames, 0, &r, run->det.threshold};
+    record rec = {NULL, v->frames, 0, &r, run->threshold};
     rec.time = o->video && v->src_fps > 0 ? v->frames / v->src_fps : mcd_now_seconds() - v->t_start;
     emit(run, &rec);
+    if (step.alarm_event) emit_alarm(run, v->frames, rec.time, step.alarm_event, step.share);
     v->ood += r.ood;
     rc = (o->out || v->window) ? show_and_write(run, v, frame, &r) : 0;
     ++v->frames;
     return rc;
 }
 
-static int open_video(const detect_options *o, video_run *v)
+static int open_video(detect_run *run, video_run *v)
 {
+    const detect_options *o = run->o;
     memset(v, 0, sizeof *v);
+    if (ood_frame_verdicts_init(&v->verdicts, &run->frame_options)) return -1;
     v->cap = mcd_video_open(o->video, o->camera);
     if (!v->cap) return -1;
     /* a frame is an image: the pixel limit holds for it too, checked before one is decoded */
@@ -593,6 +757,7 @@ static void close_video(detect_run *run, video_run *v, int rc)
     const detect_options *o = run->o;
     double seconds = mcd_now_seconds() - v->t_start;
     mcd_video_close(v->cap);
+    ood_frame_verdicts_free(&v->verdicts);
     int wrote = v->writer != NULL;
     if (v->writer && mcd_video_writer_close(v->writer)) {
         report_error(run);
@@ -616,7 +781,10 @@ static int run_video(detect_run *run)
 {
     const detect_options *o = run->o;
     video_run v;
-    if (open_video(o, &v)) return -1;
+    if (open_video(run, &v)) {
+        ood_frame_verdicts_free(&v.verdicts);
+        return -1;
+    }
     int rc = 0;
     mcd_stop_signal_install(1); /* Ctrl-C ends the stream politely, a second one at once */
     while (!rc && !v.quit && !mcd_stop_signal() &&

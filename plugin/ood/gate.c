@@ -60,9 +60,11 @@ int ood_gate_classify_paths(ood_gate *g, char **paths, int n, ood_verdict *out)
         mcd_set_error("out of memory (%d images)", n);
         return -1;
     }
-    set_batch_network(g->net, n < g->batch ? n : g->batch);
+    /* the network stays at this batch size after: the next call's batches (and the layers'
+     * plans, built per batch size) are ready for it */
+    int b = n < g->batch ? n : g->batch;
+    if (g->net->batch != b) set_batch_network(g->net, b);
     int rc = ood_score_images(g->net, &g->m, paths, n, NULL, NULL, s);
-    set_batch_network(g->net, 1);
     for (int i = 0; rc == 0 && i < n; ++i) rc = verdict(g, &s[i], &out[i]);
     free(s);
     return rc;

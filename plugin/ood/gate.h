@@ -9,7 +9,7 @@
 #include "network/mcd_network.h"
 
 typedef struct ood_gate {
-    network *net;    /* at batch 1 between calls; batches run at `batch` */
+    network *net;    /* at batch 1 for single images, `batch` for lists (set per call) */
     mcd_layout m;
     int batch;       /* the cfg's batch: the size of ood_gate_classify_paths's batches */
     float threshold; /* OOD when the score is above it */
