@@ -31,23 +31,25 @@ static const char *path_in(const char *name)
     return test_path(dir, name);
 }
 
+/* One image, scaled to SIDE x SIDE, as the video's next frame. */
+static int write_frame(mcd_video_writer *vw, const char *path)
+{
+    image im;
+    if (mcd_read_image(path, SIDE, SIDE, 3, &im)) return -1;
+    mcd_canvas *c = mcd_canvas_plain(im);
+    int rc = mcd_video_writer_write(vw, c);
+    mcd_canvas_free(c);
+    free_image(im);
+    return rc;
+}
+
 static int write_frames(mcd_video_writer *vw, const char *list)
 {
     int n;
     char **paths = mcd_read_list(list, &n, 1);
     if (!paths || n < N_EACH) return -1;
     int rc = 0;
-    for (int i = 0; i < N_EACH && rc == 0; ++i) {
-        image im;
-        if (mcd_read_image(paths[i], SIDE, SIDE, 3, &im)) {
-            rc = -1;
-            break;
-        }
-        mcd_canvas *c = mcd_canvas_plain(im);
-        rc = mcd_video_writer_write(vw, c);
-        mcd_canvas_free(c);
-        free_image(im);
-    }
+    for (int i = 0; i < N_EACH && rc == 0; ++i) rc = write_frame(vw, paths[i]);
     mcd_free_list(paths, n);
     return rc;
 }
@@ -135,17 +137,7 @@ static int write_video(const char *path, char **frames, int n)
 {
     mcd_video_writer *vw = mcd_video_writer_open(path, SIDE, SIDE, 10);
     int rc = vw ? 0 : -1;
-    for (int i = 0; rc == 0 && i < n; ++i) {
-        image im;
-        if (mcd_read_image(frames[i], SIDE, SIDE, 3, &im)) {
-            rc = -1;
-            break;
-        }
-        mcd_canvas *c = mcd_canvas_plain(im);
-        rc = mcd_video_writer_write(vw, c);
-        mcd_canvas_free(c);
-        free_image(im);
-    }
+    for (int i = 0; rc == 0 && i < n; ++i) rc = write_frame(vw, frames[i]);
     if (vw && mcd_video_writer_close(vw)) rc = -1;
     return rc;
 }
