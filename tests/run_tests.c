@@ -4,6 +4,7 @@
 #include <CUnit/Basic.h>
 
 #include "backend/cpu_backend.h"
+#include "backend/gpu_device.h"
 #include "network/mcd_network.h"
 #include "test_util.h"
 
@@ -21,6 +22,8 @@ int add_backend_suite(void);
 int add_checkpoint_choice_suite(void);
 int add_util_helpers_suite(void);
 int add_resize_suite(void);
+int add_replicas_suite(void);
+int add_gpu_agreement_suite(void);
 
 int main(void)
 {
@@ -29,6 +32,7 @@ int main(void)
     if (!freopen(log, "w", stderr)) return 2;
     /* as bin/darknet does: tests that compare backends rely on the parse installing it */
     mcd_network_set_parse_hook(mcd_backend_install);
+    mcd_gpu_select(-1); /* the CPU, also in a GPU build (Darknet's default is GPU 0) */
     if (CU_initialize_registry() != CUE_SUCCESS) return 2;
     int (*suites[])(void) = {
         add_parser_suite,
@@ -45,6 +49,8 @@ int main(void)
         add_checkpoint_choice_suite,
         add_util_helpers_suite,
         add_resize_suite,
+        add_replicas_suite,
+        add_gpu_agreement_suite,
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i)
         if (suites[i]()) {

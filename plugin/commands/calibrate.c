@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "backend/gpu_device.h"
 #include "commands/command_line.h"
 #include "commands/verbs.h"
 #include "io/data_lists.h"
@@ -15,6 +16,7 @@
 typedef struct calibrate_options {
     const char *cfg, *weights, *data;
     double tpr;
+    int gpu; /* -1: the CPU */
 } calibrate_options;
 
 static const mcd_positional positionals[] = {
@@ -29,6 +31,7 @@ static const mcd_option options[] = {
     {.name = "-tpr", .kind = MCD_OPT_DOUBLE, .offset = offsetof(calibrate_options, tpr),
      .value = "X", .min = 0, .max = 1, .min_exclusive = 1,
      .help = "share of ID images to keep, in (0, 1] (default 0.95)"},
+    MCD_GPU_OPTIONS(calibrate_options, gpu),
 };
 
 static int run(int argc, char **argv);
@@ -89,11 +92,11 @@ done:
 
 static int run(int argc, char **argv)
 {
-    calibrate_options o = {.tpr = 0.95};
+    calibrate_options o = {.tpr = 0.95, .gpu = -1};
     int status;
     if (mcd_command_start(&mcd_calibrate_command, argc, argv, &o, &status)) return status;
     char data[4096];
-    if (mcd_resolve_data_file(o.cfg, o.data, data, sizeof data, NULL) || calibrate(&o, data))
+    if (mcd_gpu_select(o.gpu) || mcd_resolve_data_file(o.cfg, o.data, data, sizeof data, NULL) || calibrate(&o, data))
         return mcd_command_failed();
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/gpu_device.h"
 #include "commands/command_line.h"
 #include "commands/verbs.h"
 #include "io/output_fields.h"
@@ -28,6 +29,7 @@ typedef struct valid_options {
     const char *cfg, *weights, *data, *csv, *plot;
     mcd_arg_list ood;
     int transductive;
+    int gpu; /* -1: the CPU */
 } valid_options;
 
 static const mcd_positional positionals[] = {
@@ -50,6 +52,7 @@ static const mcd_option options[] = {
     {.name = "-transductive", .kind = MCD_OPT_FLAG, .offset = offsetof(valid_options, transductive),
      .help = "also the paper's transductive protocol: transductive_id= against\n"
              "transductive_ood= (the unlabeled images of fine-tuning)"},
+    MCD_GPU_OPTIONS(valid_options, gpu),
 };
 
 static int run(int argc, char **argv);
@@ -513,11 +516,11 @@ static void free_evaluation(evaluation *ev)
 
 static int run(int argc, char **argv)
 {
-    valid_options o = {0};
+    valid_options o = {.gpu = -1};
     int status;
     if (mcd_command_start(&mcd_valid_command, argc, argv, &o, &status)) return status;
     evaluation *ev = calloc(1, sizeof *ev);
-    int rc = !ev || mcd_resolve_data_file(o.cfg, o.data, ev->data, sizeof ev->data, NULL) ||
+    int rc = !ev || mcd_gpu_select(o.gpu) || mcd_resolve_data_file(o.cfg, o.data, ev->data, sizeof ev->data, NULL) ||
              plan(ev, &o) || evaluate(ev, &o);
     if (ev) free_evaluation(ev);
     mcd_arg_list_free(&o.ood);

@@ -19,6 +19,7 @@
 #ifndef MCD_TRAINER_H
 #define MCD_TRAINER_H
 
+
 typedef struct mcd_train_options {
     const char *cfg;
     const char *weights;  /* NULL: start from the cfg's initialisation */
@@ -30,6 +31,7 @@ typedef struct mcd_train_options {
     int clear;            /* start the schedule at batch 0 whatever `weights` have seen */
     int pretrain_batches; /* -1: the cfg's max_batches */
     int finetune_batches; /* -1: the cfg's finetune_batches */
+    const char *gpus;     /* CUDA devices, "0" or "0,1,..." (gpu_replicas.h); NULL: the CPU */
 } mcd_train_options;
 
 /* Run the schedule (resuming where `weights` stopped). 0 when it is done; 1 when SIGINT or
