@@ -13,7 +13,7 @@
 #
 # Darknet's source is never edited: its objects are compiled from DARKNET_SRC into build/.
 # Point DARKNET_SRC at your own tree of the same commit (with Debian's OpenCV 4 patches).
-# The data rules are in mk/data.mk, the fuzzing rules in mk/fuzz.mk.
+# The data rules are in mk/data.mk, the fuzzing rules in mk/fuzz.mk, the CUDA build in mk/gpu.mk.
 
 DARKNET_SRC ?= darknet
 GPU         ?= 0
@@ -114,14 +114,14 @@ LIBDARKNET   := $(BUILD)/libdarknet.a
 # --- what is built from what --------------------------------------------------------------
 # The plugin's sources, found per folder (docs/architecture.md says what each folder holds). The
 # gemm backend (backend/gemm_onednn.c or backend/gemm_openblas.c) is linked as an object
-# before libdarknet.a so that it replaces Darknet's gemm.o (with GPU=1, together with
-# backend/gemm_cuda.c's gemm_gpu); main.c is the binary's main.
+# before libdarknet.a so that it replaces Darknet's gemm.o; with GPU=1 the objects Darknet's
+# own call (CUDA_OBJS, mk/gpu.mk) are linked there too. main.c is the binary's main.
 PLUGIN_DIRS  := util layers backend network io ood train commands
 PLUGIN_MAIN  := plugin/commands/main.c
-PLUGIN_SRCS  := $(filter-out $(PLUGIN_MAIN) plugin/backend/gemm_%.c $(if $(filter 1,$(GPU)),,$(PLUGIN_GPU_ONLY)), \
+PLUGIN_SRCS  := $(filter-out $(PLUGIN_MAIN) plugin/backend/gemm_%.c $(PLUGIN_CUDA_SRCS), \
                   $(foreach d,$(PLUGIN_DIRS),$(wildcard plugin/$(d)/*.c plugin/$(d)/*.cpp)))
 PLUGIN_OBJS  := $(PLUGIN_SRCS:%=$(BUILD)/%.o)
-GEMM_OBJ     := $(BUILD)/plugin/backend/gemm_$(GEMM).c.o $(GEMM_GPU_OBJ)
+GEMM_OBJ     := $(BUILD)/plugin/backend/gemm_$(GEMM).c.o
 MAIN_OBJ     := $(BUILD)/$(PLUGIN_MAIN).o
 LIBMCD       := $(BUILD)/libmcd.a
 
@@ -144,8 +144,9 @@ include mk/data.mk mk/fuzz.mk
 all: $(BIN)/darknet
 
 help:
-	@sed -n '1,14p' Makefile; echo "  also: make data, data-small, test-unit, test-e2e, test-robust, fuzz, fixtures, bench, clean;"; \
-	 echo "        GEMM=openblas; SANITIZE=1 (ASan+UBSan build in build/sanitize); FUZZ_SECONDS=N"
+	@sed -n '1,16p' Makefile; echo "  also: make data, data-small, test-unit, test-e2e, test-robust, fuzz, fixtures, bench, clean;"; \
+	 echo "        GEMM=openblas; SANITIZE=1 (ASan+UBSan build in build/sanitize); FUZZ_SECONDS=N;"; \
+	 echo "        GPU=1 [CUDA_ARCH=\"75 90\"] [CUDNN=1] [OPENCV=0] (docs/gpu.md)"
 
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get install)"; exit 1; fi
@@ -228,18 +229,18 @@ $(PARSER_DEFS): $(DARKNET_SRC)/include/darknet.h $(wildcard $(DARKNET_SRC)/src/p
 $(LIBMCD): $(PLUGIN_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BIN)/darknet: $(MAIN_OBJ) $(DN_EXEC_OBJS) $(LIBMCD) $(GEMM_OBJ) $(LIBDARKNET)
+$(BIN)/darknet: $(MAIN_OBJ) $(DN_EXEC_OBJS) $(LIBMCD) $(GEMM_OBJ) $(CUDA_OBJS) $(LIBDARKNET)
 	@mkdir -p $(BIN)
 	$(CC) $(OPT) $(WRAP) $^ -o $@ $(LDLIBS)
 
 # The unit tests link the plugin's library; tests/fuzz/fuzz_targets.c lets them replay the
 # fuzzers' seeds and past findings; test_data.c runs the data converter (-lz).
-$(TEST_BIN): $(TEST_OBJS) $(LIBMCD) $(GEMM_OBJ) $(LIBDARKNET)
+$(TEST_BIN): $(TEST_OBJS) $(LIBMCD) $(GEMM_OBJ) $(CUDA_OBJS) $(LIBDARKNET)
 	$(CC) $(OPT) $(WRAP) $^ -o $@ $(LDLIBS) -lcunit -lz
 
 # The benchmark program (not a test): bench/bench.sh runs it and, when python3-torch is
 # installed, bench/bench_torch.py on the same cfg, side by side.
-$(BENCH_DARKNET): $(BUILD)/bench/bench_darknet.c.o $(LIBMCD) $(GEMM_OBJ) $(LIBDARKNET)
+$(BENCH_DARKNET): $(BUILD)/bench/bench_darknet.c.o $(LIBMCD) $(GEMM_OBJ) $(CUDA_OBJS) $(LIBDARKNET)
 	$(CC) $(OPT) $(WRAP) $^ -o $@ $(LDLIBS)
 
 # --- running them --------------------------------------------------------------------------

@@ -5,8 +5,12 @@
 # layer struct's layout depends on them). darknet/ stays as fetched: what CUDA 13 and
 # cuDNN 8+ removed from under it is put back by plugin/backend/cuda_compat.h, force-included
 # into Darknet's C objects. The plugin's gemm_gpu (plugin/backend/gemm_cuda.c) is linked
-# beside the CPU gemm backend, so that Darknet's gemm.o stays out of the binary as before.
+# beside the CPU gemm backend, so that Darknet's gemm.o stays out of the binary as before;
+# it and the cuDNN shims (cuda_compat.c), which Darknet's objects call, are linked as objects
+# before libdarknet.a (CUDA_OBJS), not from libmcd.a, which the linker has left by then.
 SKIP_GPU_CHECK_GOALS := clean distclean help deps deps-fixtures
+# The plugin's sources that Darknet's GPU objects call: in GPU builds only, as objects.
+PLUGIN_CUDA_SRCS := plugin/backend/gemm_cuda.c plugin/backend/cuda_compat.c
 ifeq ($(GPU),1)
 NVCC ?= $(CUDA_PATH)/bin/nvcc
 ifeq ($(filter $(SKIP_GPU_CHECK_GOALS),$(MAKECMDGOALS)),)
@@ -35,7 +39,7 @@ CUDA_LIBS := -L$(CUDA_PATH)/lib64 -Wl,-rpath,$(CUDA_PATH)/lib64 -lcurand \
 # layer asks for GPU memory (Darknet's make_*_layer allocate it unconditionally), so a
 # GPU build runs every command on the CPU on a machine without a GPU.
 CUDA_WRAPPED := cuda_make_array cuda_make_int_array cuda_free cuda_set_device
-GEMM_GPU_OBJ := $(BUILD)/plugin/backend/gemm_cuda.c.o
+CUDA_OBJS = $(PLUGIN_CUDA_SRCS:%=$(BUILD)/%.o)
 ifeq ($(CUDNN),1)
 DEFS      += -DCUDNN
 CUDA_LIBS += -lcudnn
@@ -44,6 +48,3 @@ endif
 else ifeq ($(CUDNN),1)
 $(error CUDNN=1 needs GPU=1)
 endif
-
-# Sources of the plugin compiled only into GPU builds.
-PLUGIN_GPU_ONLY := plugin/backend/cuda_compat.c

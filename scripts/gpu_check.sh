@@ -71,10 +71,12 @@ check() {
     command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
     [ -f "$PACK" ] || { echo "gpu_check: no $PACK: run 'scripts/gpu_check.sh pack' here, carry it there"; return 1; }
     tar -xJf "$PACK" -C "$work"
-    rm -rf data/fmnist-small && mkdir -p data && mv "$work/data/fmnist-small" data/
+    [ -f data/fmnist-small/.complete ] ||
+        { rm -rf data/fmnist-small && mkdir -p data && mv "$work/data/fmnist-small" data/; }
     export LD_LIBRARY_PATH=$work/lib:$(cuda_library_path)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
     local bin=$work/bin
-    if ! "$bin/darknet" -h >/dev/null 2>&1 || ldd "$bin/run_tests" | grep -q "not found"; then
+    if [ -n "${GPU_CHECK_REBUILD:-}" ] || ! "$bin/darknet" -h >/dev/null 2>&1 ||
+       ldd "$bin/run_tests" | grep -q "not found"; then
         ldd "$bin/darknet" "$bin/run_tests" | grep "not found" || true
         echo "gpu_check: the packed binaries do not start here: building them here"
         local t0=$SECONDS

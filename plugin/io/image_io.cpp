@@ -36,7 +36,8 @@ static int check_file(const char *path)
 
 /* The picture at path as 3 planes (RGB) in [0, 1]: OpenCV's imread and Darknet's
  * mat_to_image, as Darknet's loader reads it; without OpenCV, stb_image (the same pixels
- * for PNG, BMP and the other lossless formats; a JPEG may differ by a step). */
+ * for PNG, BMP and the other lossless formats, divided as mat_to_image divides them: the
+ * same floats; a JPEG may differ by a step). */
 static int decode_colour(const char *path, image *out)
 {
 #ifdef OPENCV
@@ -62,7 +63,7 @@ static int decode_colour(const char *path, image *out)
     *out = make_image(w, h, 3);
     const size_t n = (size_t)w * h;
     for (int k = 0; k < 3; ++k)
-        for (size_t i = 0; i < n; ++i) out->data[k * n + i] = px[3 * i + k] / 255.0f;
+        for (size_t i = 0; i < n; ++i) out->data[k * n + i] = px[3 * i + k] / 255.; /* as mat_to_image */
     stbi_image_free(px);
 #endif
     return 0;
