@@ -14,6 +14,10 @@
  * checkpoint resumes where it stopped (with finetune_average=1, together with the mean of
  * the networks so far, BASE_average.weights).
  *
+ * With -gpus the passes run on CUDA devices (docs/gpu.md): one network on one GPU, or a
+ * copy per device, each taking a share of every batch (gpu_replicas.h); the schedule, the
+ * checkpoints and their files are the same.
+ *
  * The command (commands/train.c) fills the options from its arguments; the trainer reads
  * the cfg, the data and the weights, and runs the schedule. */
 #ifndef MCD_TRAINER_H
