@@ -8,14 +8,32 @@
 #   make demo     all of the above for a new user: deps, build, data, train, evaluate
 #   make bench    training and inference speed of cfg/bench-resnet.cfg: this build's
 #                 backends against PyTorch (if python3-torch is installed); docs/performance.md
+#   make GPU=1    Darknet's CUDA build with the plugin, in build-gpu/ (binary
+#                 build-gpu/bin/darknet; CUDA_ARCH="75 90", CUDNN=1, OPENCV=0: docs/gpu.md)
 #
 # Darknet's source is never edited: its objects are compiled from DARKNET_SRC into build/.
 # Point DARKNET_SRC at your own tree of the same commit (with Debian's OpenCV 4 patches).
-# The data rules are in mk/data.mk, the fuzzing rules in mk/fuzz.mk.
+# The data rules are in mk/data.mk, the fuzzing rules in mk/fuzz.mk, the CUDA build in mk/gpu.mk.
 
 DARKNET_SRC ?= darknet
+GPU         ?= 0
+CUDNN       ?= 0
+OPENCV      ?= 1
+CUDA_PATH   ?= /usr/local/cuda
+# Builds other than the default one (GPU=1, CUDNN=1, OPENCV=0) live apart, so that `make` and
+# `make GPU=1` never overwrite each other's objects or binaries: build-gpu/, build-gpu-cudnn/,
+# build-gpu-noopencv/, build-noopencv/, ..., each with its bin/ inside.
+empty :=
+space := $(empty) $(empty)
+VARIANT := $(subst $(space),-,$(strip $(if $(filter 1,$(GPU)),gpu) $(if $(filter 1,$(CUDNN)),cudnn) \
+                                      $(if $(filter 0,$(OPENCV)),noopencv)))
+ifeq ($(VARIANT),)
 BUILD       ?= build
 BIN         ?= bin
+else
+BUILD       ?= build-$(VARIANT)
+BIN         ?= $(BUILD)/bin
+endif
 CC          ?= gcc
 CXX         ?= g++
 OPT         ?= -Ofast
@@ -27,12 +45,18 @@ ifeq ($(DEBUG),1)
 OPT := -O0 -g
 endif
 
+# The same defines as Darknet's own OPENCV=1 (GPU=1, CUDNN=1) build: the layer struct layout
+# depends on them. OPENCV=0 reads images with Darknet's stb_image and has no annotated
+# pictures, video or window (docs/gpu.md: for machines without Debian's OpenCV).
+ifeq ($(OPENCV),1)
 OPENCV_CFLAGS := $(shell pkg-config --cflags opencv4 2>/dev/null)
 OPENCV_LIBS   := $(shell pkg-config --libs opencv4 2>/dev/null)
-
-# The same defines as Darknet's own OPENCV=1 build: the layer struct layout depends on them.
 DEFS      := -DOPENCV
+else
+DEFS      :=
+endif
 INCLUDES  := -I$(DARKNET_SRC)/include -I$(DARKNET_SRC)/src -Iplugin -Iinclude $(OPENCV_CFLAGS)
+include mk/gpu.mk
 DN_CFLAGS := -Wall -Wno-unused-result -Wno-unknown-pragmas -Wfatal-errors -fPIC $(OPT) $(DEFS)
 # -O2, not -Ofast: the plugin must see NaN and Inf (bad cfg values, diverging losses).
 MCD_OPT    := $(if $(filter 1,$(DEBUG)),-O0 -g,-O2)
@@ -45,7 +69,7 @@ DEPFLAGS   := -MMD -MP
 # Darknet's objects, the plugin and the tests, built apart in build/sanitize (bin/ inside it).
 # Runtime options and the suppressions of Darknet's own findings: tests/sanitize/.
 ifeq ($(SANITIZE),1)
-BUILD := build/sanitize
+BUILD := $(BUILD)/sanitize
 BIN   := $(BUILD)/bin
 SANITIZE_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -g
 DN_CFLAGS    += $(SANITIZE_FLAGS)
@@ -61,12 +85,12 @@ endif
 BACKEND_LIBS       := -ldnnl -lgomp
 GEMM_LIBS_onednn   :=
 GEMM_LIBS_openblas := -lopenblas
-LDLIBS   = $(OPENCV_LIBS) $(GEMM_LIBS_$(GEMM)) $(BACKEND_LIBS) -lstdc++ -lm -pthread
+LDLIBS   = $(OPENCV_LIBS) $(GEMM_LIBS_$(GEMM)) $(BACKEND_LIBS) $(CUDA_LIBS) -lstdc++ -lm -pthread
 # Stock commands load MCD cfgs too: every call to parse_network_cfg goes to the plugin's parser,
 # every resize_network to the plugin's (plugin/commands/stock_wrappers.c).
 # -u: the wrappers (commands/stock_wrappers.c) are taken from libmcd.a even when only
 # libdarknet.a, linked after it, calls them.
-WRAPPED  := parse_network_cfg resize_network
+WRAPPED  := parse_network_cfg resize_network $(CUDA_WRAPPED)
 WRAP     := $(foreach f,$(WRAPPED),-Wl,--wrap=$(f) -Wl,-u,__wrap_$(f))
 
 DEB_PACKAGES := build-essential pkg-config dpkg-dev xz-utils ca-certificates \
@@ -82,17 +106,19 @@ ifeq ($(filter $(SKIP_DARKNET_GOALS),$(MAKECMDGOALS)),)
 include $(BUILD)/darknet-objects.mk
 endif
 
-DN_LIB_OBJS  := $(addprefix $(BUILD)/darknet/,$(DN_OBJ))
+# GPU=1: also the CUDA kernels (Darknet's Makefile adds them to OBJ under GPU=1).
+DN_LIB_OBJS  := $(addprefix $(BUILD)/darknet/,$(DN_OBJ) $(if $(filter 1,$(GPU)),$(DN_GPU_OBJ)))
 DN_EXEC_OBJS := $(addprefix $(BUILD)/darknet-examples/,$(DN_EXECOBJ))
 LIBDARKNET   := $(BUILD)/libdarknet.a
 
 # --- what is built from what --------------------------------------------------------------
 # The plugin's sources, found per folder (docs/architecture.md says what each folder holds). The
 # gemm backend (backend/gemm_onednn.c or backend/gemm_openblas.c) is linked as an object
-# before libdarknet.a so that it replaces Darknet's gemm.o; main.c is the binary's main.
+# before libdarknet.a so that it replaces Darknet's gemm.o; with GPU=1 the objects Darknet's
+# own call (CUDA_OBJS, mk/gpu.mk) are linked there too. main.c is the binary's main.
 PLUGIN_DIRS  := util layers backend network io ood train api commands
 PLUGIN_MAIN  := plugin/commands/main.c
-PLUGIN_SRCS  := $(filter-out $(PLUGIN_MAIN) plugin/backend/gemm_%.c, \
+PLUGIN_SRCS  := $(filter-out $(PLUGIN_MAIN) plugin/backend/gemm_%.c $(PLUGIN_CUDA_SRCS), \
                   $(foreach d,$(PLUGIN_DIRS),$(wildcard plugin/$(d)/*.c plugin/$(d)/*.cpp)))
 PLUGIN_OBJS  := $(PLUGIN_SRCS:%=$(BUILD)/%.o)
 GEMM_OBJ     := $(BUILD)/plugin/backend/gemm_$(GEMM).c.o
@@ -115,11 +141,14 @@ include mk/data.mk mk/fuzz.mk mk/library.mk
 
 .PHONY: all deps deps-fixtures test test-unit test-e2e test-robust test-library fuzz demo fixtures bench data-folders \
         clean distclean help data data-small library install
-all: $(BIN)/darknet library
+# The library (mk/library.mk) comes from the default build; GPU=1, CUDNN=1 and OPENCV=0 builds
+# make the binary alone.
+all: $(BIN)/darknet $(if $(VARIANT),,library)
 
 help:
-	@sed -n '1,14p' Makefile; echo "  also: make data, data-small, test-unit, test-e2e, test-robust, fuzz, fixtures, bench, clean;"; \
-	 echo "        GEMM=openblas; SANITIZE=1 (ASan+UBSan build in build/sanitize); FUZZ_SECONDS=N"
+	@sed -n '1,16p' Makefile; echo "  also: make data, data-small, test-unit, test-e2e, test-robust, fuzz, fixtures, bench, clean;"; \
+	 echo "        GEMM=openblas; SANITIZE=1 (ASan+UBSan build in build/sanitize); FUZZ_SECONDS=N;"; \
+	 echo "        GPU=1 [CUDA_ARCH=\"75 90\"] [CUDNN=1] [OPENCV=0] (docs/gpu.md)"
 
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get install)"; exit 1; fi
@@ -137,12 +166,18 @@ $(DARKNET_SRC)/include/darknet.h:
 
 $(BUILD)/darknet-objects.mk: $(DARKNET_SRC)/include/darknet.h
 	@mkdir -p $(BUILD)
-	sed -n -e 's/^OBJ=/DN_OBJ := /p' -e 's/^EXECOBJA=/DN_EXECOBJ := /p' $(DARKNET_SRC)/Makefile > $@
+	sed -n -e 's/^OBJ=/DN_OBJ := /p' -e 's/^EXECOBJA=/DN_EXECOBJ := /p' -e 's/^OBJ+=/DN_GPU_OBJ := /p' \
+	    $(DARKNET_SRC)/Makefile > $@
 
 # --- Darknet, compiled as fetched -------------------------------------------------------
 $(BUILD)/darknet/%.o: $(DARKNET_SRC)/src/%.c $(DARKNET_SRC)/include/darknet.h
 	@mkdir -p $(@D)
-	$(CC) $(DN_CFLAGS) $(INCLUDES) -c $< -o $@
+	$(CC) $(DN_CFLAGS) $(DN_COMPAT) $(INCLUDES) -c $< -o $@
+
+# GPU=1: Darknet's kernels, as its own Makefile compiles them, for CUDA_ARCH (mk/gpu.mk)
+$(BUILD)/darknet/%.o: $(DARKNET_SRC)/src/%.cu $(DARKNET_SRC)/include/darknet.h
+	@mkdir -p $(@D)
+	$(NVCC) $(CUDA_GENCODE) $(DEFS) $(INCLUDES) -Xcompiler "$(DN_CFLAGS)" -c $< -o $@
 
 $(BUILD)/darknet/%.o: $(DARKNET_SRC)/src/%.cpp $(DARKNET_SRC)/include/darknet.h
 	@mkdir -p $(@D)
@@ -152,7 +187,7 @@ $(BUILD)/darknet/%.o: $(DARKNET_SRC)/src/%.cpp $(DARKNET_SRC)/include/darknet.h
 # passes every other command on.
 $(BUILD)/darknet-examples/%.o: $(DARKNET_SRC)/examples/%.c $(DARKNET_SRC)/include/darknet.h
 	@mkdir -p $(@D)
-	$(CC) $(DN_CFLAGS) -Dmain=darknet_main $(INCLUDES) -c $< -o $@
+	$(CC) $(DN_CFLAGS) $(DN_COMPAT) -Dmain=darknet_main $(INCLUDES) -c $< -o $@
 
 $(LIBDARKNET): $(DN_LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -196,18 +231,18 @@ $(PARSER_DEFS): $(DARKNET_SRC)/include/darknet.h $(wildcard $(DARKNET_SRC)/src/p
 $(LIBMCD): $(PLUGIN_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BIN)/darknet: $(MAIN_OBJ) $(DN_EXEC_OBJS) $(LIBMCD) $(GEMM_OBJ) $(LIBDARKNET)
+$(BIN)/darknet: $(MAIN_OBJ) $(DN_EXEC_OBJS) $(LIBMCD) $(GEMM_OBJ) $(CUDA_OBJS) $(LIBDARKNET)
 	@mkdir -p $(BIN)
 	$(CC) $(OPT) $(WRAP) $^ -o $@ $(LDLIBS)
 
 # The unit tests link the plugin's library; tests/fuzz/fuzz_targets.c lets them replay the
 # fuzzers' seeds and past findings; test_data.c runs the data converter (-lz).
-$(TEST_BIN): $(TEST_OBJS) $(LIBMCD) $(GEMM_OBJ) $(LIBDARKNET)
+$(TEST_BIN): $(TEST_OBJS) $(LIBMCD) $(GEMM_OBJ) $(CUDA_OBJS) $(LIBDARKNET)
 	$(CC) $(OPT) $(WRAP) $^ -o $@ $(LDLIBS) -lcunit -lz
 
 # The benchmark program (not a test): bench/bench.sh runs it and, when python3-torch is
 # installed, bench/bench_torch.py on the same cfg, side by side.
-$(BENCH_DARKNET): $(BUILD)/bench/bench_darknet.c.o $(LIBMCD) $(GEMM_OBJ) $(LIBDARKNET)
+$(BENCH_DARKNET): $(BUILD)/bench/bench_darknet.c.o $(LIBMCD) $(GEMM_OBJ) $(CUDA_OBJS) $(LIBDARKNET)
 	$(CC) $(OPT) $(WRAP) $^ -o $@ $(LDLIBS)
 
 # --- running them --------------------------------------------------------------------------
@@ -217,7 +252,7 @@ $(BENCH_DARKNET): $(BUILD)/bench/bench_darknet.c.o $(LIBMCD) $(GEMM_OBJ) $(LIBDA
 # are refused (tests/determinism_test.sh), memory stays flat (tests/soak_test.sh), kill -9
 # during calibrate and video output, decompression bombs (tests/test_robust.c). A few
 # minutes in all; each part also runs alone.
-test: test-unit test-e2e test-robust test-library
+test: test-unit test-e2e test-robust $(if $(VARIANT),,test-library)
 
 # tests/test_data.c checks data/fmnist-small and runs the converter on broken inputs;
 # tests/layering_test.sh checks the plugin's include rules (docs/architecture.md).

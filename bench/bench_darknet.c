@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "backend/cpu_backend.h"
+#include "backend/gpu_device.h"
 #include "backend/inference.h"
 #include "darknet.h"
 #include "network/mcd_network.h"
@@ -52,6 +53,7 @@ int main(int argc, char **argv)
     omp_set_num_threads(threads);
     srand(1);
     mcd_network_set_parse_hook(mcd_backend_install);
+    mcd_gpu_select(-1); /* the CPU, also in a GPU build (Darknet's default is GPU 0) */
     network *net = mcd_parse_network_cfg(argv[1]);
     if (!net) return fail();
     if (strcmp(mode, "latency") == 0) set_batch_network(net, 1);

@@ -9,7 +9,8 @@ FUZZ_CC       ?= clang-14
 FUZZ_CXX      ?= clang++-14
 FUZZ_BUILD    := $(BUILD)/fuzz
 FUZZ_TARGETS  := cfg weights data
-FUZZ_FLAGS    := -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(DEFS)
+# The fuzzers are a CPU build, also under GPU=1 (its objects then go to build-gpu/fuzz).
+FUZZ_FLAGS    := -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(filter-out -DGPU -DCUDNN,$(DEFS))
 FUZZ_DN_OBJS  := $(addprefix $(FUZZ_BUILD)/darknet/,$(DN_OBJ))
 FUZZ_MCD_OBJS := $(PLUGIN_SRCS:%=$(FUZZ_BUILD)/%.o)
 FUZZ_GEMM_OBJ := $(FUZZ_BUILD)/plugin/backend/gemm_$(GEMM).c.o

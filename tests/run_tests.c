@@ -5,6 +5,7 @@
 #include <CUnit/Basic.h>
 
 #include "backend/cpu_backend.h"
+#include "backend/gpu_device.h"
 #include "network/mcd_network.h"
 #include "test_util.h"
 
@@ -31,6 +32,8 @@ int add_robust_suites(void);
 /* The suites `make test-robust` runs (their names start with this): left out of a plain
  * run, run when TEST_SUITE names them. */
 #define ROBUST_PREFIX "robust: "
+int add_replicas_suite(void);
+int add_gpu_agreement_suite(void);
 
 int main(void)
 {
@@ -39,6 +42,7 @@ int main(void)
     if (!freopen(log, "w", stderr)) return 2;
     /* as bin/darknet does: tests that compare backends rely on the parse installing it */
     mcd_network_set_parse_hook(mcd_backend_install);
+    mcd_gpu_select(-1); /* the CPU, also in a GPU build (Darknet's default is GPU 0) */
     if (CU_initialize_registry() != CUE_SUCCESS) return 2;
     int (*suites[])(void) = {
         add_parser_suite,
@@ -60,6 +64,8 @@ int main(void)
         add_frame_verdicts_suite,
         add_image_limits_suite,
         add_robust_suites,
+        add_replicas_suite,
+        add_gpu_agreement_suite,
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i)
         if (suites[i]()) {

@@ -445,7 +445,7 @@ static void test_blocked_layout(void)
 
 /* The blocked layout learns its readers and writers from the table the kernels register
  * in, and decides from the forward functions the layers have at the call. Three layers of
- * BLOCK channels, the last the network's output. */
+ * MCD_BLOCK channels, the last the network's output. */
 static void blocked_rw(layer l, network net) {}
 static void blocked_reader(layer l, network net) {}
 
@@ -455,7 +455,7 @@ static void test_blocked_registry(void)
     float outputs[3];
     for (int i = 0; i < 3; ++i) {
         layers[i].type = CONVOLUTIONAL;
-        layers[i].c = layers[i].out_c = BLOCK;
+        layers[i].c = layers[i].out_c = MCD_BLOCK;
         layers[i].forward = blocked_rw;
         layers[i].output = &outputs[i];
     }
@@ -474,9 +474,9 @@ static void test_blocked_registry(void)
     CU_ASSERT_EQUAL_FATAL(blocked_layout_register(blocked_reader, 1, 0), 0);
     CU_ASSERT_EQUAL(blocked_output(&net, 0), 1);
     CU_ASSERT_EQUAL(blocked_output(&net, 1), 0);
-    layers[0].out_c = BLOCK / 2; /* not a whole block */
+    layers[0].out_c = MCD_BLOCK / 2; /* not a whole block */
     CU_ASSERT_EQUAL(blocked_output(&net, 0), 0);
-    layers[0].out_c = BLOCK;
+    layers[0].out_c = MCD_BLOCK;
     /* registered again: the new entry replaces the old; 0, 0 removes it */
     CU_ASSERT_EQUAL_FATAL(blocked_layout_register(blocked_reader, 0, 1), 0);
     CU_ASSERT_EQUAL(blocked_output(&net, 0), 0);

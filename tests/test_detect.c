@@ -305,7 +305,7 @@ static int make_video(void)
     void *cap = mcd_video_open(path_in("in.avi"), 0);
     if (!cap) return -1;
     int n = 0;
-    for (image im; (im = get_image_from_stream(cap)).data; free_image(im), ++n)
+    for (image im; (im = mcd_video_frame(cap)).data; free_image(im), ++n)
         if (n < N_DARK + N_BRIGHT) frame_mean[n] = mean_level(im, 0), frame_grey[n] = mean_level(im, 1);
     mcd_video_close(cap);
     return n == N_DARK + N_BRIGHT ? 0 : -1;
@@ -465,7 +465,7 @@ static void test_video_verdicts_switch(void)
     void *cap = mcd_video_open(path_in("out.avi"), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(cap);
     int i = 0;
-    for (image im; (im = get_image_from_stream(cap)).data; free_image(im), ++i) {
+    for (image im; (im = mcd_video_frame(cap)).data; free_image(im), ++i) {
         double r = 0, g = 0;
         for (int y = 1; y < 4; ++y)
             for (int x = 0; x < im.w; ++x) {

@@ -15,16 +15,16 @@ static void forward_avgpool_layer_blocked(layer l, network net)
         forward_avgpool_layer(l, net);
         return;
     }
-    const int plane = l.h * l.w, blocks = l.c / BLOCK;
+    const int plane = l.h * l.w, blocks = l.c / MCD_BLOCK;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < l.batch; ++b)
         for (int kb = 0; kb < blocks; ++kb) {
-            const float *in = net.input + ((size_t)b * blocks + kb) * plane * BLOCK;
-            float sum[BLOCK] = {0};
+            const float *in = net.input + ((size_t)b * blocks + kb) * plane * MCD_BLOCK;
+            float sum[MCD_BLOCK] = {0};
             for (int p = 0; p < plane; ++p)
-                for (int lane = 0; lane < BLOCK; ++lane) sum[lane] += in[(size_t)p * BLOCK + lane];
-            float *out = l.output + (size_t)b * l.c + kb * BLOCK;
-            for (int lane = 0; lane < BLOCK; ++lane) out[lane] = sum[lane] / plane;
+                for (int lane = 0; lane < MCD_BLOCK; ++lane) sum[lane] += in[(size_t)p * MCD_BLOCK + lane];
+            float *out = l.output + (size_t)b * l.c + kb * MCD_BLOCK;
+            for (int lane = 0; lane < MCD_BLOCK; ++lane) out[lane] = sum[lane] / plane;
         }
 }
 

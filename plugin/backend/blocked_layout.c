@@ -48,10 +48,10 @@ int blocked_layout_register(void (*forward)(layer, network), int reads, int writ
 static int produces_blocked(const layer *l)
 {
     const struct blocked_kernel *k = kernel_of(l->forward);
-    return k && k->writes && l->out_c % BLOCK == 0;
+    return k && k->writes && l->out_c % MCD_BLOCK == 0;
 }
 
-/* A reader is given a blocked tensor only by a producer whose out_c is a multiple of BLOCK:
+/* A reader is given a blocked tensor only by a producer whose out_c is a multiple of MCD_BLOCK:
  * its own channel count needs no check. */
 static int reads_blocked(const layer *l)
 {
@@ -100,8 +100,8 @@ void blocked_from_plain(const float *plain, float *blocked, int batch, int c, in
     for (int b = 0; b < batch; ++b)
         for (int k = 0; k < c; ++k) {
             const float *from = plain + ((size_t)b * c + k) * plane;
-            float *to = blocked + ((size_t)b * c + k / BLOCK * BLOCK) * plane + k % BLOCK;
-            for (size_t p = 0; p < plane; ++p) to[p * BLOCK] = from[p];
+            float *to = blocked + ((size_t)b * c + k / MCD_BLOCK * MCD_BLOCK) * plane + k % MCD_BLOCK;
+            for (size_t p = 0; p < plane; ++p) to[p * MCD_BLOCK] = from[p];
         }
 }
 
@@ -110,8 +110,8 @@ void blocked_to_plain(const float *blocked, float *plain, int batch, int c, int 
     const size_t plane = (size_t)h * w;
     for (int b = 0; b < batch; ++b)
         for (int k = 0; k < c; ++k) {
-            const float *from = blocked + ((size_t)b * c + k / BLOCK * BLOCK) * plane + k % BLOCK;
+            const float *from = blocked + ((size_t)b * c + k / MCD_BLOCK * MCD_BLOCK) * plane + k % MCD_BLOCK;
             float *to = plain + ((size_t)b * c + k) * plane;
-            for (size_t p = 0; p < plane; ++p) to[p] = from[p * BLOCK];
+            for (size_t p = 0; p < plane; ++p) to[p] = from[p * MCD_BLOCK];
         }
 }

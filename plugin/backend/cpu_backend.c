@@ -10,6 +10,7 @@
 #include "backend/cpu_backend.h"
 #include "backend/onednn_runtime.h"
 #include "backend/shortcut_fused.h"
+#include "network/network_gpu.h"
 #include "util/mcd_error.h"
 
 enum backend { BACKEND_UNSET, BACKEND_ONEDNN, BACKEND_DARKNET };
@@ -71,6 +72,9 @@ int mcd_backend_take_arg(int argc, char **argv)
 
 void mcd_backend_install(network *net)
 {
+    /* a network on a GPU runs Darknet's *_gpu layer functions, which the backend leaves
+     * alone: its CPU functions and oneDNN plans would only take memory */
+    if (mcd_network_on_gpu(net)) return;
     if (current_backend() != BACKEND_ONEDNN || !onednn_engine()) return;
     for (int i = 0; i < net->n; ++i)
         if (net->layers[i].type == CONVOLUTIONAL) conv_onednn_install(net, i);

@@ -22,7 +22,8 @@ const char *mcd_backend_name(void);
 /* Remove `-backend NAME` from argv (anywhere after argv[0]) and select it; returns the new
  * argc, or -1 with the error set. */
 int mcd_backend_take_arg(int argc, char **argv);
-/* Install the selected backend's layer functions into a freshly parsed network. */
+/* Install the selected backend's layer functions into a freshly parsed network; a network
+ * built for a GPU (network/network_gpu.h) is left as Darknet made it. */
 void mcd_backend_install(network *net);
 
 /* Darknet's forward and backward functions return nothing, so the backend cannot fail a

@@ -18,6 +18,7 @@
 #include "backend/inference.h"
 #include "backend/shortcut_fused.h"
 #include "network.h"
+#include "network/network_gpu.h"
 
 static int fuse_residuals = 1;
 
@@ -45,8 +46,30 @@ int mcd_residual_from(const network *net, int i)
     return j;
 }
 
+/* On a GPU: Darknet's forward_network_gpu (network_predict's pass), then to the host what
+ * the plugin reads besides the output, each [softmax] layer's input (the logits) and output
+ * (the probabilities); the layers' own deltas are zeroed on the device, which costs little
+ * there. */
+static float *predict_gpu(network *net, float *input)
+{
+    network run = *net;
+    run.input = input;
+    run.truth = 0;
+    run.train = 0;
+    run.delta = 0;
+    forward_network(&run);
+    for (int i = 1; i < net->n; ++i)
+        if (net->layers[i].type == SOFTMAX) {
+            mcd_network_pull_output(net, i - 1);
+            mcd_network_pull_output(net, i);
+        }
+    if (mcd_backend_check()) return NULL;
+    return net->output;
+}
+
 float *mcd_predict(network *net, float *input)
 {
+    if (mcd_network_on_gpu(net)) return predict_gpu(net, input);
     network run = *net;
     run.input = input;
     run.truth = 0;

@@ -9,7 +9,9 @@
  * only to a backward pass, and at inference that zeroing writes as many bytes as the
  * layers' outputs. The next training forward zeroes them as usual.
  * NULL, with the error set, when the backend could not complete the pass (out of memory;
- * cpu_backend.h, mcd_backend_check). */
+ * cpu_backend.h, mcd_backend_check). A network on a GPU runs Darknet's GPU pass, and then
+ * has on the host the output, and each [softmax] layer's input and output (the plugin's
+ * scores read them). */
 float *mcd_predict(network *net, float *input);
 
 /* Whether mcd_predict fuses layer i (a convolution) with the [shortcut] after it on an

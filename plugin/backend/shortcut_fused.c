@@ -82,26 +82,26 @@ VECTOR_CLONES static void forward_plane(const layer *l, shortcut_io io, shortcut
     if (!activation_fused(l->activation)) activate_plane(out, g.plane, l->activation);
 }
 
-/* One (image b, channel block kb) of the forward pass, nChw16c: BLOCK channels of a pixel
- * are adjacent, so the same loops run over BLOCK-wide pixels. */
+/* One (image b, channel block kb) of the forward pass, nChw16c: MCD_BLOCK channels of a pixel
+ * are adjacent, so the same loops run over MCD_BLOCK-wide pixels. */
 VECTOR_CLONES static void forward_block(const layer *l, shortcut_io io, shortcut_geometry g,
                                         int b, int kb)
 {
-    const size_t n = (size_t)g.plane * BLOCK;
-    const size_t at = ((size_t)b * l->out_c / BLOCK + kb) * n;
+    const size_t n = (size_t)g.plane * MCD_BLOCK;
+    const size_t at = ((size_t)b * l->out_c / MCD_BLOCK + kb) * n;
     const float *in = io.in + at;
     float *out = io.out + at;
-    const float *add = io.add + ((size_t)b * l->c / BLOCK + kb) * l->w * l->h * BLOCK;
+    const float *add = io.add + ((size_t)b * l->c / MCD_BLOCK + kb) * l->w * l->h * MCD_BLOCK;
     const float low = fused_low(l->activation);
-    const int no_add = kb * BLOCK >= g.minc;
+    const int no_add = kb * MCD_BLOCK >= g.minc;
     if (no_add || g.stride == 1) {
         sum_run(l, out, in, no_add ? NULL : add, n, low);
     } else {
         for (int y = 0; y < l->out_h; ++y)
             for (int x = 0; x < l->out_w; ++x) {
-                size_t o = ((size_t)y * l->out_w + x) * BLOCK;
+                size_t o = ((size_t)y * l->out_w + x) * MCD_BLOCK;
                 sum_run(l, out + o, in + o,
-                        add + ((size_t)y * g.stride * l->w + x * g.stride) * BLOCK, BLOCK, low);
+                        add + ((size_t)y * g.stride * l->w + x * g.stride) * MCD_BLOCK, MCD_BLOCK, low);
             }
     }
     if (!activation_fused(l->activation)) activate_plane(out, (int)n, l->activation);
@@ -163,7 +163,7 @@ static void forward_shortcut_layer_fused(layer l, network net)
     const int out_blocked = blocked_output(&net, net.index);
     shortcut_io io = {net.input, from->output, l.output};
     if (in_blocked && add_blocked && out_blocked) {
-        forward_parts(&l, io, forward_block, BLOCK);
+        forward_parts(&l, io, forward_block, MCD_BLOCK);
         return;
     }
     const size_t n = (size_t)l.outputs * l.batch;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backend/gpu_device.h"
 #include "commands/command_line.h"
 #include "commands/verbs.h"
 #include "io/data_lists.h"
@@ -27,6 +28,7 @@ typedef struct calibrate_options {
     const char *cfg, *weights, *data;
     double tpr;
     long max_pixels;
+    int gpu; /* -1: the CPU */
 } calibrate_options;
 
 static const mcd_positional positionals[] = {
@@ -42,6 +44,7 @@ static const mcd_option options[] = {
      .value = "X", .min = 0, .max = 1, .min_exclusive = 1,
      .help = "share of ID images to keep, in (0, 1] (default 0.95)"},
     MCD_MAX_PIXELS_OPTION(calibrate_options, max_pixels),
+    MCD_GPU_OPTIONS(calibrate_options, gpu),
 };
 
 static int run(int argc, char **argv);
@@ -130,12 +133,12 @@ done:
 
 static int run(int argc, char **argv)
 {
-    calibrate_options o = {.tpr = 0.95};
+    calibrate_options o = {.tpr = 0.95, .gpu = -1};
     int status;
     if (mcd_command_start(&mcd_calibrate_command, argc, argv, &o, &status)) return status;
     mcd_set_image_max_pixels(o.max_pixels);
     char data[4096];
-    if (refuse_training_weights(o.weights) ||
+    if (mcd_gpu_select(o.gpu) || refuse_training_weights(o.weights) ||
         mcd_resolve_data_file(o.cfg, o.data, data, sizeof data, NULL) || calibrate(&o, data))
         return mcd_command_failed();
     return 0;

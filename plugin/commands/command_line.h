@@ -81,6 +81,15 @@ typedef struct mcd_command {
              "height), before decoding it (default " MCD_STRINGIFY(MCD_DEFAULT_MAX_PIXELS)   \
              " = 8192x8192)"}
 
+/* -gpu N, and -i N as Darknet's commands spell it: the CUDA device a verb runs on, into an
+ * int field of `type` whose default is -1 (the CPU; backend/gpu_device.h). */
+#define MCD_GPU_OPTIONS(type, field)                                                          \
+    {.name = "-gpu", .kind = MCD_OPT_INT, .offset = offsetof(type, field), .value = "N",     \
+     .min = 0, .max = 63,                                                                    \
+     .help = "run on CUDA device N (a GPU build: make GPU=1; default: the CPU)"},           \
+    {.name = "-i", .kind = MCD_OPT_INT, .offset = offsetof(type, field), .value = "N",       \
+     .min = 0, .max = 63, .help = "the same as -gpu N (Darknet's spelling)"}
+
 /* Read argv (argv[0] = the verb) into opts, whose defaults the caller has set. Returns 0,
  * 1 when -h was asked for (the help is printed to stdout), or -1 with the error set (an
  * unknown option, a missing or bad value, a missing or extra positional). */

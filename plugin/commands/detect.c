@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "backend/gemm_backend.h"
+#include "backend/gpu_device.h"
 #include "commands/command_line.h"
 #include "commands/verbs.h"
 #include "io/annotate.h"
@@ -51,6 +52,7 @@ typedef struct detect_options {
     long max_pixels;       /* images and video frames; 0: the default */
     int smooth, hold;      /* video: frames averaged, frames that must agree (1: off) */
     const char *alarm;     /* video: "SHARE:WINDOW", or NULL */
+    int gpu;               /* -1: the CPU */
     mcd_arg_list sources;  /* images and directories, and -list files (tag FROM_LIST), in order */
 } detect_options;
 
@@ -108,6 +110,7 @@ static const mcd_option options[] = {
     {.name = "-alarm", .kind = MCD_OPT_STRING, .offset = offsetof(detect_options, alarm),
      .value = "S:W", .help = "video: one line (and a JSON event) when the share of OOD frames in\n"
                              "the last W rises above S, e.g. 0.5:50; one when it falls back"},
+    MCD_GPU_OPTIONS(detect_options, gpu),
 };
 
 static int run(int argc, char **argv);
@@ -147,6 +150,10 @@ static int check_options(const detect_options *o)
     else if (video && o->outdir) clash = "-outdir is for images; a video's annotated copy goes to -out FILE.avi";
     else if (!video && o->max_frames) clash = "-frames is for -video or -camera";
     else if (o->out && o->outdir) clash = "-out and -outdir: pick one";
+#ifndef OPENCV
+    else if (video) clash = "-video and -camera need OpenCV, and this darknet was built with OPENCV=0";
+    else if (o->out || o->outdir) clash = "-out and -outdir need OpenCV, and this darknet was built with OPENCV=0";
+#endif
     if (clash) mcd_set_error("%s", clash);
     return clash ? -1 : 0;
 }
@@ -354,7 +361,7 @@ static int start(detect_run *r)
     }
     if (o->alarm && parse_alarm(o->alarm, &r->frame_options)) return -1;
     float threshold; /* read first: a missing threshold file is reported before the network loads */
-    if (check_options(o) || load_threshold(o, &threshold) ||
+    if (check_options(o) || load_threshold(o, &threshold) || mcd_gpu_select(o->gpu) ||
         !(r->det = mcd_detector_open(o->cfg, o->weights, "")))
         return -1;
     mcd_detector_set_threshold(r->det, threshold);
@@ -679,8 +686,10 @@ static int show_and_write(detect_run *run, video_run *v, image frame, const labe
     }
     if (rc == 0 && v->writer && mcd_video_writer_write(v->writer, c)) rc = -1;
     if (rc == 0 && v->window) {
-        if (v->frames == 0) make_window(window_name, mcd_canvas_width(c), mcd_canvas_height(c), 0);
-        int key = mcd_canvas_show(c, window_name, 1);
+        int key = -2; /* the window cannot be made */
+        if (v->frames > 0 ||
+            mcd_window_open(window_name, mcd_canvas_width(c), mcd_canvas_height(c)) == 0)
+            key = mcd_canvas_show(c, window_name, 1);
         if (key == -2) rc = -1;
         if (key == 27 || key == 'q') v->quit = 1;
     }
@@ -789,7 +798,7 @@ static int run_video(detect_run *run)
     mcd_stop_signal_install(1); /* Ctrl-C ends the stream politely, a second one at once */
     while (!rc && !v.quit && !mcd_stop_signal() &&
            (o->max_frames == 0 || v.frames < o->max_frames)) {
-        image frame = get_image_from_stream(v.cap);
+        image frame = mcd_video_frame(v.cap);
         if (!frame.data) break;
         rc = video_frame(run, &v, frame);
         free_image(frame);
@@ -804,7 +813,7 @@ static int run(int argc, char **argv)
 {
     /* one image at a time: the gemms are small, and threads that wait for each other cost
      * far more than they bring (measured on 2 cores: 25x slower when the machine is busy) */
-    detect_options o = {.thresh = NAN, .camera = -1,
+    detect_options o = {.thresh = NAN, .camera = -1, .gpu = -1,
                         .threads = getenv("OMP_NUM_THREADS") || getenv("OPENBLAS_NUM_THREADS") ? 0 : 1};
     int status;
     if (mcd_command_start(&mcd_detect_command, argc, argv, &o, &status)) return status;

@@ -37,6 +37,10 @@ static const mcd_option options[] = {
     {.name = "-clear", .kind = MCD_OPT_FLAG, .offset = offsetof(mcd_train_options, clear),
      .help = "start the schedule from batch 0 even if WEIGHTS have seen images"},
     MCD_MAX_PIXELS_OPTION(mcd_train_options, max_pixels),
+    {.name = "-gpus", .kind = MCD_OPT_STRING, .offset = offsetof(mcd_train_options, gpus),
+     .value = "LIST", .help = "train on CUDA devices, e.g. 0 or 0,1 (a GPU build: make GPU=1;\n"
+                              "default: the CPU); several GPUs each take an equal share of\n"
+                              "every batch, their weights made one at every update (docs/gpu.md)"},
 };
 
 static int run(int argc, char **argv);

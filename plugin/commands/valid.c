@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/gpu_device.h"
 #include "commands/command_line.h"
 #include "commands/verbs.h"
 #include "io/output_fields.h"
@@ -29,6 +30,7 @@ typedef struct valid_options {
     mcd_arg_list ood;
     int transductive;
     long max_pixels;
+    int gpu; /* -1: the CPU */
 } valid_options;
 
 static const mcd_positional positionals[] = {
@@ -52,6 +54,7 @@ static const mcd_option options[] = {
      .help = "also the paper's transductive protocol: transductive_id= against\n"
              "transductive_ood= (the unlabeled images of fine-tuning)"},
     MCD_MAX_PIXELS_OPTION(valid_options, max_pixels),
+    MCD_GPU_OPTIONS(valid_options, gpu),
 };
 
 static int run(int argc, char **argv);
@@ -545,12 +548,12 @@ static void free_evaluation(evaluation *ev)
 
 static int run(int argc, char **argv)
 {
-    valid_options o = {0};
+    valid_options o = {.gpu = -1};
     int status;
     if (mcd_command_start(&mcd_valid_command, argc, argv, &o, &status)) return status;
     mcd_set_image_max_pixels(o.max_pixels);
     evaluation *ev = calloc(1, sizeof *ev);
-    int rc = !ev || mcd_resolve_data_file(o.cfg, o.data, ev->data, sizeof ev->data, NULL) ||
+    int rc = !ev || mcd_gpu_select(o.gpu) || mcd_resolve_data_file(o.cfg, o.data, ev->data, sizeof ev->data, NULL) ||
              plan(ev, &o) || evaluate(ev, &o);
     if (ev) free_evaluation(ev);
     mcd_arg_list_free(&o.ood);

@@ -11,21 +11,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifdef OPENCV
 #include <opencv2/highgui.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#endif
 
 #include "util/mcd_error.h"
-
-extern "C" cv::Mat image_to_mat(image im); /* Darknet's, in image_opencv.cpp */
-
-struct mcd_canvas {
-    cv::Mat m;
-};
-
-static const cv::Scalar GREEN(60, 190, 0), RED(40, 40, 225), WHITE(255, 255, 255),
-    GREY(170, 170, 170), PANEL(35, 35, 35), TROUGH(80, 80, 80);
-static const int FONT = cv::FONT_HERSHEY_SIMPLEX;
 
 extern "C" int mcd_annotate_scale(int w, int h)
 {
@@ -35,6 +27,17 @@ extern "C" int mcd_annotate_scale(int w, int h)
     while (s > 1 && (long)longer * s > MCD_ANNOTATE_MAX_SIDE) --s;
     return s;
 }
+
+#ifdef OPENCV
+extern "C" cv::Mat image_to_mat(image im); /* Darknet's, in image_opencv.cpp */
+
+struct mcd_canvas {
+    cv::Mat m;
+};
+
+static const cv::Scalar GREEN(60, 190, 0), RED(40, 40, 225), WHITE(255, 255, 255),
+    GREY(170, 170, 170), PANEL(35, 35, 35), TROUGH(80, 80, 80);
+static const int FONT = cv::FONT_HERSHEY_SIMPLEX;
 
 /* Darknet's planar RGB floats to BGR bytes, 3 channels. */
 static cv::Mat to_bgr(image im)
@@ -245,3 +248,66 @@ extern "C" int mcd_canvas_show(const mcd_canvas *c, const char *window, int ms)
         return -2;
     }
 }
+
+extern "C" int mcd_window_open(const char *window, int w, int h)
+{
+    make_window((char *)window, w, h, 0);
+    return 0;
+}
+
+#else /* OPENCV=0: no drawing library; every picture-making call says so */
+
+static int no_opencv(const char *what)
+{
+    mcd_set_error("%s needs OpenCV, and this darknet was built with OPENCV=0", what);
+    return -1;
+}
+
+extern "C" mcd_canvas *mcd_canvas_annotated(image im, const mcd_verdict *v)
+{
+    no_opencv("an annotated picture");
+    return nullptr;
+}
+
+extern "C" mcd_canvas *mcd_canvas_plain(image im)
+{
+    no_opencv("a picture");
+    return nullptr;
+}
+
+/* No canvas is ever made: these see none. */
+extern "C" void mcd_canvas_free(mcd_canvas *c)
+{
+}
+
+extern "C" int mcd_canvas_width(const mcd_canvas *c)
+{
+    return 0;
+}
+
+extern "C" int mcd_canvas_height(const mcd_canvas *c)
+{
+    return 0;
+}
+
+extern "C" int mcd_canvas_save(const mcd_canvas *c, const char *path)
+{
+    return no_opencv("writing an image");
+}
+
+extern "C" int mcd_display_available(void)
+{
+    return 0;
+}
+
+extern "C" int mcd_canvas_show(const mcd_canvas *c, const char *window, int ms)
+{
+    no_opencv("a window");
+    return -2;
+}
+
+extern "C" int mcd_window_open(const char *window, int w, int h)
+{
+    return no_opencv("a window");
+}
+#endif

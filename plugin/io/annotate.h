@@ -8,7 +8,8 @@
  * probability, and a score bar from 0 to 2 with the threshold marked.
  *
  * Text is drawn with OpenCV's putText: Darknet's bitmap font (load_alphabet) is looked
- * for in a directory that Debian does not install. */
+ * for in a directory that Debian does not install. A build without OpenCV (OPENCV=0)
+ * makes no canvas and opens no window: those calls fail with an error that says so. */
 #ifndef MCD_ANNOTATE_H
 #define MCD_ANNOTATE_H
 
@@ -53,12 +54,16 @@ int mcd_canvas_save(const mcd_canvas *c, const char *path);
  * to open one (OpenCV's Qt backend aborts the process when the display is unreachable,
  * which no exception handler can catch). */
 int mcd_display_available(void);
-/* Show c in the named window (made with Darknet's make_window) and wait up to ms
+/* Make the named window, w x h (Darknet's make_window). 0, or -1 with the error set. */
+int mcd_window_open(const char *window, int w, int h);
+/* Show c in the named window (made with mcd_window_open) and wait up to ms
  * milliseconds for a key: the key, -1 for none, -2 (with an error) if showing failed. */
 int mcd_canvas_show(const mcd_canvas *c, const char *window, int ms);
 
 #ifdef __cplusplus
 }
+#endif
+#if defined(__cplusplus) && defined(OPENCV)
 #include <opencv2/core.hpp>
 /* The picture itself, for the plugin's other C++ files (the video writer). */
 const cv::Mat &mcd_canvas_mat(const mcd_canvas *c);

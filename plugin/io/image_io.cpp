@@ -6,12 +6,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifdef OPENCV
 #include <opencv2/imgcodecs.hpp>
+#else
+#include "stb_image.h" /* Darknet's copy; its image.o holds the code */
+#endif
 
 #include "io/image_header.h"
 #include "util/mcd_error.h"
 
+#ifdef OPENCV
 extern "C" image mat_to_image(cv::Mat m); /* Darknet's, in image_opencv.cpp */
+#endif
 extern "C" image resize_image(image im, int w, int h);
 extern "C" image make_image(int w, int h, int c);
 extern "C" image copy_image(image p);
@@ -56,6 +62,41 @@ extern "C" int mcd_check_image_size(const char *path, long long limit)
     return 0;
 }
 
+/* The picture at path as 3 planes (RGB) in [0, 1]: OpenCV's imread and Darknet's
+ * mat_to_image, as Darknet's loader reads it; without OpenCV, stb_image (the same pixels
+ * for PNG, BMP and the other lossless formats, divided as mat_to_image divides them: the
+ * same floats; a JPEG may differ by a step). */
+static int decode_colour(const char *path, image *out)
+{
+#ifdef OPENCV
+    cv::Mat m;
+    try {
+        m = cv::imread(path, cv::IMREAD_COLOR);
+    } catch (const cv::Exception &e) {
+        mcd_set_error("cannot decode image '%s': %s", path, e.what());
+        return -1;
+    }
+    if (m.empty()) {
+        mcd_set_error("cannot decode image '%s': empty, truncated, corrupt or not an image format OpenCV reads", path);
+        return -1;
+    }
+    *out = mat_to_image(m);
+#else
+    int w, h, channels;
+    unsigned char *px = stbi_load(path, &w, &h, &channels, 3);
+    if (!px) {
+        mcd_set_error("cannot decode image '%s': %s", path, stbi_failure_reason());
+        return -1;
+    }
+    *out = make_image(w, h, 3);
+    const size_t n = (size_t)w * h;
+    for (int k = 0; k < 3; ++k)
+        for (size_t i = 0; i < n; ++i) out->data[k * n + i] = px[3 * i + k] / 255.; /* as mat_to_image */
+    stbi_image_free(px);
+#endif
+    return 0;
+}
+
 extern "C" image mcd_network_image(image colour, int w, int h, int c)
 {
     image in = colour;
@@ -81,18 +122,8 @@ extern "C" int mcd_read_image(const char *path, int w, int h, int c, image *out)
         mcd_set_error("cannot read image '%s' as %d channels (1 or 3)", path, c);
         return -1;
     }
-    cv::Mat m;
-    try {
-        m = cv::imread(path, cv::IMREAD_COLOR);
-    } catch (const cv::Exception &e) {
-        mcd_set_error("cannot decode image '%s': %s", path, e.what());
-        return -1;
-    }
-    if (m.empty()) {
-        mcd_set_error("cannot decode image '%s': empty, truncated, corrupt or not an image format OpenCV reads", path);
-        return -1;
-    }
-    image colour = mat_to_image(m);
+    image colour;
+    if (decode_colour(path, &colour)) return -1;
     if (c == 3 && (!w || !h || (colour.w == w && colour.h == h))) {
         *out = colour; /* nothing to convert: no copy */
         return 0;

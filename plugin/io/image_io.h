@@ -1,7 +1,8 @@
 /* Reading images without Darknet's silent failures: with OpenCV, Darknet's load_image
  * returns a blank 10x10 image for a file it cannot read (and runs a shell command to log
  * it); without, it exits with status 0. These read the same pixels the same way
- * (OpenCV's imread, Darknet's mat_to_image: RGB, planar, [0,1]) but report failure.
+ * (OpenCV's imread, Darknet's mat_to_image: RGB, planar, [0,1]; in an OPENCV=0 build
+ * Darknet's stb_image, as its own loader then does) but report failure.
  *
  * And without its cost: before a decoder sees the file, the size its header declares
  * (io/image_header.h) is held against a pixel limit, so that a decompression bomb (a

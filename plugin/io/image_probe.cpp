@@ -6,7 +6,11 @@
 #include <strings.h>
 #include <vector>
 
+#ifdef OPENCV
 #include <opencv2/imgcodecs.hpp>
+#else
+#include "stb_image.h" /* Darknet's copy; its image.o holds the code */
+#endif
 
 #include "io/image_header.h"
 #include "io/image_io.h"
@@ -36,6 +40,7 @@ static uint64_t fnv1a(const unsigned char *p, size_t n)
     return h;
 }
 
+#ifdef OPENCV
 /* Equal channels in every pixel (the first three; a fourth is alpha). */
 static int is_grey(const cv::Mat &m)
 {
@@ -59,6 +64,7 @@ static int is_grey(const cv::Mat &m)
     }
     return 1;
 }
+#endif
 
 extern "C" mcd_probe_result mcd_probe_image(const char *path, mcd_image_info *info)
 {
@@ -88,6 +94,7 @@ extern "C" mcd_probe_result mcd_probe_image(const char *path, mcd_image_info *in
     }
     info->bytes = (long long)bytes.size();
     info->hash = fnv1a(bytes.data(), bytes.size());
+#ifdef OPENCV
     cv::Mat m;
     if (!bytes.empty()) {
         try {
@@ -96,15 +103,31 @@ extern "C" mcd_probe_result mcd_probe_image(const char *path, mcd_image_info *in
             m = cv::Mat();
         }
     }
-    if (m.empty() || m.cols <= 0 || m.rows <= 0) {
+    int width = m.empty() ? 0 : m.cols, height = m.empty() ? 0 : m.rows;
+    int channels = m.empty() ? 0 : m.channels(), grey = m.empty() ? 0 : is_grey(m);
+#else /* OPENCV=0: stb_image decodes what Darknet's loader then reads */
+    int width = 0, height = 0, channels = 0, grey = 0;
+    unsigned char *px = bytes.empty() ? NULL
+                        : stbi_load_from_memory(bytes.data(), (int)bytes.size(), &width,
+                                                &height, &channels, 0);
+    if (px) {
+        grey = 1;
+        for (long i = 0; channels >= 3 && grey && i < (long)width * height; ++i)
+            grey = px[i * channels] == px[i * channels + 1] && px[i * channels + 1] == px[i * channels + 2];
+        stbi_image_free(px);
+    } else {
+        width = height = 0;
+    }
+#endif
+    if (width <= 0 || height <= 0) {
         if (!mcd_has_image_extension(path)) return MCD_PROBE_NOT_IMAGE;
         snprintf(info->why, sizeof info->why, "%s",
                  bytes.empty() ? "empty file" : "does not decode (truncated, corrupt or not an image)");
         return MCD_PROBE_UNREADABLE;
     }
-    info->width = m.cols;
-    info->height = m.rows;
-    info->channels = m.channels();
-    info->grey = is_grey(m);
+    info->width = width;
+    info->height = height;
+    info->channels = channels;
+    info->grey = grey;
     return MCD_PROBE_IMAGE;
 }

@@ -7,10 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifdef OPENCV
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/videoio.hpp>
+#endif
 
 #include "util/mcd_error.h"
+
+#ifdef OPENCV
 
 struct mcd_video_writer {
     cv::VideoWriter w;
@@ -70,6 +74,11 @@ extern "C" void *mcd_video_open(const char *file, int cam)
             mcd_set_error("cannot open camera %d", cam);
     }
     return cap;
+}
+
+extern "C" image mcd_video_frame(void *cap)
+{
+    return get_image_from_stream(cap);
 }
 
 extern "C" double mcd_video_fps(void *cap)
@@ -180,3 +189,57 @@ extern "C" int mcd_video_probe(const char *path, int *frames, int *w, int *h, do
     }
     return 0;
 }
+
+#else /* OPENCV=0: no video library; every call says so */
+
+static int no_opencv(const char *what, const char *name)
+{
+    mcd_set_error("%s%s%s needs OpenCV, and this darknet was built with OPENCV=0", what,
+                  name ? " " : "", name ? name : "");
+    return -1;
+}
+
+extern "C" void *mcd_video_open(const char *file, int cam)
+{
+    if (file) no_opencv("video", file);
+    else no_opencv("a camera", NULL);
+    return nullptr;
+}
+
+/* No stream is ever opened: these see none. */
+extern "C" image mcd_video_frame(void *cap)
+{
+    image none = {0, 0, 0, NULL};
+    return none;
+}
+
+extern "C" double mcd_video_fps(void *cap)
+{
+    return 0;
+}
+
+extern "C" void mcd_video_close(void *cap)
+{
+}
+
+extern "C" mcd_video_writer *mcd_video_writer_open(const char *path, int w, int h, double fps)
+{
+    no_opencv("writing video", path);
+    return nullptr;
+}
+
+extern "C" int mcd_video_writer_write(mcd_video_writer *vw, const mcd_canvas *frame)
+{
+    return no_opencv("writing video", NULL);
+}
+
+extern "C" int mcd_video_writer_close(mcd_video_writer *vw)
+{
+    return no_opencv("writing video", NULL);
+}
+
+extern "C" int mcd_video_probe(const char *path, int *frames, int *w, int *h, double *fps)
+{
+    return no_opencv("reading video", path);
+}
+#endif

@@ -1,6 +1,7 @@
 /* Video through OpenCV, for what Darknet's wrappers (open_video_stream,
  * get_image_from_stream in image_opencv.cpp) leave out: writing a video, the source's
- * frame rate, releasing a capture, reading a video back to check it. */
+ * frame rate, releasing a capture, reading a video back to check it. A build without
+ * OpenCV (OPENCV=0) opens no video: every call fails with an error that says so. */
 #ifndef MCD_VIDEO_WRITER_H
 #define MCD_VIDEO_WRITER_H
 
@@ -13,9 +14,11 @@ extern "C" {
 /* Open a video file (file != NULL) or camera `cam` with Darknet's open_video_stream,
  * called with 0,0,0 for the size and frame rate (it passes its width argument for all
  * three). OpenCV's own warnings about an unreadable file are kept quiet. NULL, with an
- * error naming the file or camera, when it cannot be opened. Read frames with Darknet's
- * get_image_from_stream (data NULL at the end of the stream). */
+ * error naming the file or camera, when it cannot be opened. */
 void *mcd_video_open(const char *file, int cam);
+/* The next frame (Darknet's get_image_from_stream: RGB, planar, [0, 1]); data NULL at the
+ * end of the stream. */
+image mcd_video_frame(void *cap);
 /* The stream's frames per second, 0 when not known. */
 double mcd_video_fps(void *cap);
 /* The size of the stream's frames as its container or camera declares it, before a frame

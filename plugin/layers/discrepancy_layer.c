@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef GPU
+#include "cuda.h"
+#endif
+
 /* Fields of Darknet's layer struct used here: classes; input_layers[0..1], the heads'
  * softmax layers (as a route layer lists its sources); thresh = margin; scale = weight;
  * cost[0] = B * L_u of the last pass (what Darknet reads), cost[1..2] = mean H(p1), mean H(p2)
@@ -33,6 +37,14 @@ layer make_mcd_discrepancy_layer(int batch, int classes, int softmax1, int softm
     l.cost = calloc(3, sizeof(float));
     l.forward = forward_mcd_discrepancy_layer;
     l.backward = backward_mcd_discrepancy_layer;
+#ifdef GPU
+    l.forward_gpu = forward_mcd_discrepancy_layer_gpu;
+    l.backward_gpu = backward_mcd_discrepancy_layer_gpu;
+    if (gpu_index >= 0) {
+        l.output_gpu = cuda_make_array(l.output, (size_t)l.outputs * batch);
+        l.delta_gpu = cuda_make_array(l.delta, (size_t)l.outputs * batch);
+    }
+#endif
     return l;
 }
 
@@ -141,6 +153,34 @@ void backward_mcd_discrepancy_layer(const layer l, network net)
             d2[b * K + k] += l.delta[b * 2 * K + K + k];
         }
 }
+
+#ifdef GPU
+/* The heads' probabilities come to the host (2 x batch x classes floats), the loss and its
+ * gradient are computed there by the code above, and the output goes back to the device
+ * for [mcd_l1]. The delta stays on the host for the backward pass. */
+void forward_mcd_discrepancy_layer_gpu(const layer l, network net)
+{
+    const layer *s1 = &net.layers[l.input_layers[0]], *s2 = &net.layers[l.input_layers[1]];
+    cuda_pull_array(s1->output_gpu, s1->output, (size_t)s1->outputs * s1->batch);
+    cuda_pull_array(s2->output_gpu, s2->output, (size_t)s2->outputs * s2->batch);
+    forward_mcd_discrepancy_layer(l, net);
+    cuda_push_array(l.output_gpu, l.output, (size_t)l.outputs * l.batch);
+}
+
+/* Only an unlabeled training pass has a gradient to hand on (forward above): then the
+ * heads' softmax deltas come to the host, take their halves, and go back. */
+void backward_mcd_discrepancy_layer_gpu(const layer l, network net)
+{
+    if (!net.train || net.truth) return;
+    const layer *s1 = &net.layers[l.input_layers[0]], *s2 = &net.layers[l.input_layers[1]];
+    size_t n1 = (size_t)s1->outputs * s1->batch, n2 = (size_t)s2->outputs * s2->batch;
+    cuda_pull_array(s1->delta_gpu, s1->delta, n1);
+    cuda_pull_array(s2->delta_gpu, s2->delta, n2);
+    backward_mcd_discrepancy_layer(l, net);
+    cuda_push_array(s1->delta_gpu, s1->delta, n1);
+    cuda_push_array(s2->delta_gpu, s2->delta, n2);
+}
+#endif
 
 int resize_mcd_discrepancy_layer(layer *l, const network *net)
 {

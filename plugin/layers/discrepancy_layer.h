@@ -25,6 +25,12 @@ layer make_mcd_discrepancy_layer(int batch, int classes, int softmax1, int softm
                                  float margin, float weight);
 void forward_mcd_discrepancy_layer(const layer l, network net);
 void backward_mcd_discrepancy_layer(const layer l, network net);
+#ifdef GPU
+/* For networks on a GPU: the heads' probabilities (and, backward, their deltas) come to
+ * the host and the functions above run there; the tensors are batch x classes. */
+void forward_mcd_discrepancy_layer_gpu(const layer l, network net);
+void backward_mcd_discrepancy_layer_gpu(const layer l, network net);
+#endif
 /* Resize (mcd_resize_network): input batch x classes per head -> output batch x 2 classes,
  * whatever the image size, so there is nothing to reallocate. 0 when both heads' softmax
  * layers in net still give `classes` probabilities, -1 when not. */

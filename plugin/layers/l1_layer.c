@@ -4,6 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#ifdef GPU
+#include "cuda.h"
+#endif
+
 layer make_mcd_l1_layer(int batch, int classes)
 {
     fprintf(stderr, "mcd_l1                       %4d classes x 2 -> 1 score\n", classes);
@@ -21,6 +25,14 @@ layer make_mcd_l1_layer(int batch, int classes)
     l.delta = calloc(batch, sizeof(float));
     l.forward = forward_mcd_l1_layer;
     l.backward = backward_mcd_l1_layer;
+#ifdef GPU
+    l.forward_gpu = forward_mcd_l1_layer_gpu;
+    l.backward_gpu = backward_mcd_l1_layer_gpu;
+    if (gpu_index >= 0) {
+        l.output_gpu = cuda_make_array(l.output, batch);
+        l.delta_gpu = cuda_make_array(l.delta, batch);
+    }
+#endif
     return l;
 }
 
@@ -40,6 +52,20 @@ void forward_mcd_l1_layer(const layer l, network net)
 void backward_mcd_l1_layer(const layer l, network net)
 {
 }
+
+#ifdef GPU
+/* The input (batch x 2 classes) to the host, the score there, the output back. */
+void forward_mcd_l1_layer_gpu(const layer l, network net)
+{
+    cuda_pull_array(net.input_gpu, net.input, (size_t)l.inputs * l.batch);
+    forward_mcd_l1_layer(l, net);
+    cuda_push_array(l.output_gpu, l.output, l.batch);
+}
+
+void backward_mcd_l1_layer_gpu(const layer l, network net)
+{
+}
+#endif
 
 int resize_mcd_l1_layer(layer *l, int inputs)
 {

@@ -13,6 +13,12 @@
 layer make_mcd_l1_layer(int batch, int classes);
 void forward_mcd_l1_layer(const layer l, network net);
 void backward_mcd_l1_layer(const layer l, network net);
+#ifdef GPU
+/* For networks on a GPU: the input (batch x 2 classes) comes to the host, the score goes
+ * back. */
+void forward_mcd_l1_layer_gpu(const layer l, network net);
+void backward_mcd_l1_layer_gpu(const layer l, network net);
+#endif
 /* Resize (mcd_resize_network): input batch x 2 classes -> output batch x 1, whatever the
  * image size. 0 when the input is still 2 x classes wide (inputs), -1 when not. */
 int resize_mcd_l1_layer(layer *l, int inputs);

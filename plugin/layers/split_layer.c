@@ -4,8 +4,23 @@
 #include <stdlib.h>
 
 #include "blas.h"
+#ifdef GPU
+#include "cuda.h"
+#endif
 
-/* Both layer types are pure data movement: no weights, so save/load_weights skip them. */
+/* Both layer types are pure data movement: no weights, so save/load_weights skip them.
+ * On a GPU (a GPU build, the network built with gpu_index >= 0) the same copies and sums
+ * run on the device buffers, with Darknet's copy_gpu and axpy_gpu: the same numbers. */
+
+#ifdef GPU
+/* The device buffers of a layer whose host buffers are n floats each. */
+static void make_gpu_buffers(layer *l, size_t n)
+{
+    if (gpu_index < 0) return;
+    l->output_gpu = cuda_make_array(l->output, n);
+    l->delta_gpu = cuda_make_array(l->delta, n);
+}
+#endif
 
 static layer make_passthrough(LAYER_TYPE type, int batch, int w, int h, int c)
 {
@@ -18,6 +33,9 @@ static layer make_passthrough(LAYER_TYPE type, int batch, int w, int h, int c)
     l.inputs = l.outputs = w * h * c;
     l.output = calloc((size_t)l.outputs * batch, sizeof(float));
     l.delta = calloc((size_t)l.outputs * batch, sizeof(float));
+#ifdef GPU
+    make_gpu_buffers(&l, (size_t)l.outputs * batch);
+#endif
     return l;
 }
 
@@ -35,6 +53,14 @@ static int resize_passthrough(layer *l, int w, int h)
     free(l->delta);
     l->output = output;
     l->delta = delta;
+#ifdef GPU
+    if (l->output_gpu) {
+        cuda_free(l->output_gpu);
+        cuda_free(l->delta_gpu);
+        l->output_gpu = l->delta_gpu = NULL;
+        make_gpu_buffers(l, n);
+    }
+#endif
     l->w = l->out_w = w;
     l->h = l->out_h = h;
     l->inputs = l->outputs = w * h * l->c;
@@ -47,6 +73,10 @@ layer make_mcd_split_layer(int batch, int w, int h, int c)
     layer l = make_passthrough(MCD_SPLIT, batch, w, h, c);
     l.forward = forward_mcd_split_layer;
     l.backward = backward_mcd_split_layer;
+#ifdef GPU
+    l.forward_gpu = forward_mcd_split_layer_gpu;
+    l.backward_gpu = backward_mcd_split_layer_gpu;
+#endif
     return l;
 }
 
@@ -54,6 +84,16 @@ layer make_mcd_split_layer(int batch, int w, int h, int c)
 void forward_mcd_split_layer(const layer l, network net)
 {
     copy_cpu(l.outputs * l.batch, net.input, 1, l.output, 1);
+}
+
+/* The [mcd_head] layer after the split running in net, when its gradient goes to the trunk
+ * (not blocked); NULL otherwise. */
+static const layer *open_head(network net)
+{
+    for (int i = net.index + 1; i < net.n; ++i)
+        if (net.layers[i].type == MCD_HEAD)
+            return mcd_head_is_blocked(&net.layers[i]) ? NULL : &net.layers[i];
+    return NULL;
 }
 
 /* l.delta holds head 1's gradient; head 2's waits in the [mcd_head] layer's delta. Hand
@@ -64,12 +104,8 @@ void backward_mcd_split_layer(const layer l, network net)
 {
     if (!net.delta) return;
     axpy_cpu(l.outputs * l.batch, 1, l.delta, 1, net.delta, 1);
-    for (int i = net.index + 1; i < net.n; ++i)
-        if (net.layers[i].type == MCD_HEAD) {
-            if (!mcd_head_is_blocked(&net.layers[i]))
-                axpy_cpu(l.outputs * l.batch, 1, net.layers[i].delta, 1, net.delta, 1);
-            break;
-        }
+    const layer *head = open_head(net);
+    if (head) axpy_cpu(l.outputs * l.batch, 1, head->delta, 1, net.delta, 1);
 }
 
 int resize_mcd_split_layer(layer *l, int w, int h)
@@ -88,6 +124,10 @@ layer make_mcd_head_layer(int batch, int split_index, const layer *split)
     l.index = split_index;
     l.forward = forward_mcd_head_layer;
     l.backward = backward_mcd_head_layer;
+#ifdef GPU
+    l.forward_gpu = forward_mcd_head_layer_gpu;
+    l.backward_gpu = backward_mcd_head_layer_gpu;
+#endif
     return l;
 }
 
@@ -117,3 +157,27 @@ int mcd_head_is_blocked(const layer *head)
 {
     return head->reverse;
 }
+
+#ifdef GPU
+void forward_mcd_split_layer_gpu(const layer l, network net)
+{
+    copy_gpu(l.outputs * l.batch, net.input_gpu, 1, l.output_gpu, 1);
+}
+
+void backward_mcd_split_layer_gpu(const layer l, network net)
+{
+    if (!net.delta_gpu) return;
+    axpy_gpu(l.outputs * l.batch, 1, l.delta_gpu, 1, net.delta_gpu, 1);
+    const layer *head = open_head(net);
+    if (head) axpy_gpu(l.outputs * l.batch, 1, head->delta_gpu, 1, net.delta_gpu, 1);
+}
+
+void forward_mcd_head_layer_gpu(const layer l, network net)
+{
+    copy_gpu(l.outputs * l.batch, net.layers[l.index].output_gpu, 1, l.output_gpu, 1);
+}
+
+void backward_mcd_head_layer_gpu(const layer l, network net)
+{
+}
+#endif

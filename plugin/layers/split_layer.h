@@ -25,10 +25,19 @@ layer make_mcd_head_layer(int batch, int split_index, const layer *split);
 void forward_mcd_head_layer(const layer l, network net);
 void backward_mcd_head_layer(const layer l, network net);
 
+#ifdef GPU
+/* The same on the device buffers (output_gpu, delta_gpu), for networks on a GPU. */
+void forward_mcd_split_layer_gpu(const layer l, network net);
+void backward_mcd_split_layer_gpu(const layer l, network net);
+void forward_mcd_head_layer_gpu(const layer l, network net);
+void backward_mcd_head_layer_gpu(const layer l, network net);
+#endif
+
 /* Resize (mcd_resize_network): the trunk's features are now w x h, c unchanged.
  *   [mcd_split] input: batch x (c x h x w) -> output: the same, in buffers of the new size
  *   [mcd_head]  output: the split's output shape again (head 2 reads the split's features)
- * The buffers' contents are not kept (the next forward pass writes them). 0, or -1 when
+ * The buffers' contents are not kept (the next forward pass writes them); on a GPU the
+ * device buffers are made anew too. 0, or -1 when
  * memory for them cannot be had (the layer is then left as it was). */
 int resize_mcd_split_layer(layer *l, int w, int h);
 int resize_mcd_head_layer(layer *l, const layer *split);

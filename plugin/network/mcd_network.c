@@ -284,6 +284,10 @@ static layer parse_stock(cfg_section *s, size_params params, network *net, int c
         l = parse_dropout(options, params);
         l.output = net->layers[count - 1].output;
         l.delta = net->layers[count - 1].delta;
+#ifdef GPU
+        l.output_gpu = net->layers[count - 1].output_gpu;
+        l.delta_gpu = net->layers[count - 1].delta_gpu;
+#endif
         break;
     default: break; /* classify_sections let no other type through */
     }
@@ -339,7 +343,9 @@ static int parse_plugin(parse_state *ps, build_step *st, size_params params, net
     return s ? cfg_check_unused(f, s) : 0;
 }
 
-/* Darknet's closing steps of parse_network_cfg: output, truth and input buffers. */
+/* Darknet's closing steps of parse_network_cfg: output, truth and input buffers; on a GPU
+ * also their device copies, and the workspace in device memory (the GPU layers unroll
+ * their inputs there). */
 static void finish_network(network *net, size_t workspace_size)
 {
     layer out = get_network_output_layer(net);
@@ -349,6 +355,16 @@ static void finish_network(network *net, size_t workspace_size)
     net->output = out.output;
     net->input = calloc((size_t)net->inputs * net->batch, sizeof(float));
     net->truth = calloc((size_t)net->truths * net->batch, sizeof(float));
+#ifdef GPU
+    if (net->gpu_index >= 0) {
+        net->output_gpu = out.output_gpu;
+        net->input_gpu = cuda_make_array(net->input, (size_t)net->inputs * net->batch);
+        net->truth_gpu = cuda_make_array(net->truth, (size_t)net->truths * net->batch);
+        if (workspace_size)
+            net->workspace = cuda_make_array(0, (workspace_size - 1) / sizeof(float) + 1);
+        return;
+    }
+#endif
     if (workspace_size) net->workspace = calloc(1, workspace_size);
 }
 

@@ -13,6 +13,7 @@
  *   - the CPU backend is installed again (reinstall_backend, below). */
 #include "network/network_resize.h"
 #include "network/mcd_network.h"
+#include "network/network_gpu.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -142,6 +143,15 @@ static int resize_batchnorm(layer *l, const resize_step *st)
         free(*buffers[k]);
         *buffers[k] = fresh[k];
     }
+#ifdef GPU
+    if (l->output_gpu) { /* a network on a GPU: its device buffers, anew */
+        float **device[] = {&l->output_gpu, &l->delta_gpu, &l->x_gpu, &l->x_norm_gpu};
+        for (int k = 0; k < 4; ++k) {
+            cuda_free(*device[k]);
+            *device[k] = cuda_make_array(*buffers[k], n);
+        }
+    }
+#endif
     l->w = l->out_w = st->w;
     l->h = l->out_h = st->h;
     l->inputs = l->outputs = st->inputs;
@@ -162,6 +172,10 @@ static void resize_dropout(layer *l, const network *net, const resize_step *st)
     l->out_c = prev->out_c;
     l->output = prev->output;
     l->delta = prev->delta;
+#ifdef GPU
+    l->output_gpu = prev->output_gpu;
+    l->delta_gpu = prev->delta_gpu;
+#endif
 }
 
 static int resize_mcd_layer(layer *l, const network *net, const resize_step *st)
@@ -251,7 +265,18 @@ static int replace_network_buffers(network *net, size_t workspace)
         free(input), free(truth), free(ws);
         return -1;
     }
-    free(net->input), free(net->truth), free(net->workspace);
+    free(net->input), free(net->truth);
+#ifdef GPU
+    if (mcd_network_on_gpu(net)) { /* the workspace in device memory, as after a parse */
+        cuda_free(net->input_gpu), cuda_free(net->truth_gpu), cuda_free(net->workspace);
+        net->input_gpu = cuda_make_array(input, (size_t)inputs * net->batch);
+        net->truth_gpu = cuda_make_array(truth, (size_t)truths * net->batch);
+        net->output_gpu = out.output_gpu;
+        free(ws);
+        ws = workspace ? cuda_make_array(0, (workspace - 1) / sizeof(float) + 1) : NULL;
+    } else
+#endif
+        free(net->workspace);
     net->input = input, net->truth = truth, net->workspace = ws;
     net->inputs = inputs;
     net->outputs = out.outputs;

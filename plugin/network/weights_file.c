@@ -131,7 +131,16 @@ int mcd_load_weights(network *net, const char *file, int cutoff, int exact)
                       exact ? "" : "at least ", want);
         return -1;
     }
+#ifdef GPU
+    /* Darknet pushes each loaded layer to the device when the global gpu_index says a GPU
+     * is in use: follow the network's own device instead (a CPU network has none) */
+    int global = gpu_index;
+    gpu_index = net->gpu_index;
+#endif
     load_weights_upto(net, (char *)file, 0, cutoff);
+#ifdef GPU
+    gpu_index = global;
+#endif
     for (int i = 0; i < net->n && i < cutoff; ++i)
         if (!net->layers[i].dontload && !layer_finite(&net->layers[i])) {
             mcd_set_error("weights file '%s': layer %d holds NaN or Inf values (saved from a "
@@ -153,7 +162,17 @@ int mcd_save_weights(network *net, const char *file)
         return -1;
     }
     fclose(probe);
+#ifdef GPU
+    /* the host copy as it is: Darknet's save would pull a GPU network's device copy over
+     * it first (network_gpu.h: callers pull when they want that) */
+    int global = gpu_index, own = net->gpu_index;
+    gpu_index = net->gpu_index = -1;
+#endif
     save_weights(net, tmp);
+#ifdef GPU
+    gpu_index = global;
+    net->gpu_index = own;
+#endif
     /* save_weights does not check its writes: check the size before replacing the file */
     struct stat st;
     long want = mcd_weights_bytes(net, net->n, 0, 2);

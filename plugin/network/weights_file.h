@@ -20,10 +20,13 @@ int mcd_trained_arrays(const layer *l, int loaded_only, float **arrays, long *si
 long mcd_weights_bytes(const network *net, int cutoff, int major, int minor);
 
 /* Load layers [0, cutoff) (cutoff = net->n for all). With exact, the file must hold exactly
- * those layers' weights; otherwise at least. 0, or -1 with an error naming the file. */
+ * those layers' weights; otherwise at least. A network on a GPU gets them in its device
+ * copies too. 0, or -1 with an error naming the file. */
 int mcd_load_weights(network *net, const char *file, int cutoff, int exact);
 
-/* Save through file.tmp + rename. 0, or -1 with an error naming the file. */
+/* Save the host copy of the weights through file.tmp + rename: for a network trained on a
+ * GPU, pull them first (mcd_network_pull_weights, network_gpu.h). 0, or -1 with an error
+ * naming the file. */
 int mcd_save_weights(network *net, const char *file);
 
 #endif

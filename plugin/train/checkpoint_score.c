@@ -7,6 +7,7 @@
 #include "backend/inference.h"
 #include "io/data_lists.h"
 #include "io/image_io.h"
+#include "network/network_gpu.h"
 #include "ood/ood_metrics.h"
 #include "util/mcd_error.h"
 
@@ -139,8 +140,10 @@ int mcd_select_average(mcd_selection *s, mcd_checkpoints *c, mcd_train_log *log)
     if (!s->id->n || !s->unl->n) return 0;
     double acc, thresh;
     mcd_average_swap(&c->avg, s->net);
+    mcd_network_push_weights(s->net); /* a network on a GPU scores its device copy */
     double flagged = mcd_select_score(s, &acc, &thresh);
     mcd_average_swap(&c->avg, s->net);
+    mcd_network_push_weights(s->net);
     if (flagged < 0) return -1;
     printf("average  of %d networks  ID-val acc %.4f  L1 threshold@%g%%TPR %.4f  held-out "
            "unlabeled flagged %.4f  (saved as %s)\n", c->avg.samples, acc,

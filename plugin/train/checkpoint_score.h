@@ -46,13 +46,16 @@ double mcd_select_score(const mcd_selection *s, double *acc, double *thresh);
 
 /* Score the network at fine-tuning iteration `iter`, log it, and save BASE_best.weights
  * when the choice takes it (with an average the choice is only followed, for
- * mcd_select_average's check). 0, or -1 with the error set. */
+ * mcd_select_average's check). A network trained on a GPU has its weights pulled to the
+ * host first (network/network_gpu.h), for the file. 0, or -1 with the error set. */
 int mcd_select_checkpoint(mcd_selection *s, mcd_checkpoints *c, mcd_train_log *log,
                           size_t iter);
 
 /* finetune_average=1, at the end of fine-tuning: save the mean of the networks as
  * BASE_best.weights, score and log it, and warn when it flags far fewer held-out images
- * than the checkpoint the choice would have kept. 0, or -1 with the error set. */
+ * than the checkpoint the choice would have kept (on a GPU the mean is pushed there for
+ * the scoring, and the network's own weights back after it; its host copy must be
+ * current). 0, or -1 with the error set. */
 int mcd_select_average(mcd_selection *s, mcd_checkpoints *c, mcd_train_log *log);
 
 #endif

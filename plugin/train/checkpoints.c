@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "network/network_gpu.h"
 #include "network/weights_file.h"
 #include "util/mcd_error.h"
 
@@ -81,6 +82,7 @@ static int read_average(mcd_checkpoints *c, network *net, const char *path, size
     int rc = mcd_load_weights(net, path, net->n, 1);
     *batch = get_current_batch(net);
     mcd_average_swap(&c->avg, net);
+    mcd_network_push_weights(net); /* on a GPU, the load put the mean's numbers there */
     *net->seen = seen;
     return rc ? -1 : 0;
 }

@@ -11,17 +11,20 @@
 #include <time.h>
 
 #include "backend/cpu_backend.h"
+#include "backend/gpu_device.h"
 #include "darknet.h"
 #include "io/data_lists.h"
 #include "io/image_io.h"
 #include "layers/discrepancy_layer.h"
 #include "network/mcd_network.h"
+#include "network/network_gpu.h"
 #include "network/train_config.h"
 #include "network/weights_file.h"
 #include "train/batch_loader.h"
 #include "train/checkpoint_score.h"
 #include "train/checkpoints.h"
 #include "train/run_lock.h"
+#include "train/gpu_replicas.h"
 #include "train/train_data.h"
 #include "train/train_log.h"
 #include "util/file_paths.h"
@@ -29,7 +32,8 @@
 #include "util/stop_signal.h"
 
 typedef struct trainer {
-    network *net;
+    network *net;         /* the network trained (on the CPU, or the first GPU) */
+    mcd_replicas rep;     /* net and its copies on the other GPUs (gpu_replicas.h) */
     mcd_layout m;
     mcd_train_config tc;
     const mcd_train_options *opt;
@@ -38,6 +42,7 @@ typedef struct trainer {
     mcd_checkpoints ck;
     mcd_train_log log;
     mcd_selection sel;
+    int gpus[MCD_MAX_GPUS], ngpus; /* opt->gpus read; 0: the CPU */
     batch_loader lload, uload; /* labeled, unlabeled */
     mcd_run_lock lock;         /* BACKUP/BASE.lock: one run per backup directory and name */
 } trainer;
@@ -51,8 +56,15 @@ static int read_network(trainer *t)
     if (mcd_read_train_config(o->cfg, &t->tc)) return -1;
     t->seed = o->seed >= 0 ? (unsigned long)o->seed : (unsigned long)time(0);
     srand((unsigned)t->seed); /* the heads' initial weights, the checkpoint-choice subsets */
+    if (o->gpus && (t->ngpus = mcd_gpu_parse_list("-gpus", o->gpus, t->gpus, MCD_MAX_GPUS)) < 0)
+        return -1;
+    if (mcd_gpu_select(t->ngpus ? t->gpus[0] : -1)) return -1;
     t->net = mcd_parse_network_cfg(o->cfg);
     if (!t->net) return -1;
+    if (mcd_network_gpu_check(t->net)) {
+        mcd_set_error("%s: %s", o->cfg, mcd_last_error());
+        return -1;
+    }
     if (mcd_find_layout(t->net, &t->m)) {
         mcd_set_error("%s: %s", o->cfg, mcd_last_error());
         return -1;
@@ -100,6 +112,16 @@ static int refuse_if_running(trainer *t)
     return mcd_run_lock_check(backup, t->ck.base);
 }
 
+static void print_devices(const trainer *t)
+{
+    const mcd_replicas *r = &t->rep;
+    if (r->device[0] < 0) return;
+    printf("training on %s", mcd_gpu_describe(r->device[0]));
+    for (int g = 1; g < r->n; ++g) printf(", %s", mcd_gpu_describe(r->device[g]));
+    if (r->n > 1) printf(": %d of the %d images of each pass on each", r->share, r->batch);
+    printf("\n");
+}
+
 static int setup(trainer *t)
 {
     mcd_base_name(t->opt->cfg, ".cfg", t->ck.base, sizeof t->ck.base);
@@ -117,6 +139,9 @@ static int setup(trainer *t)
                           finetuning ? MCD_PHASE_FINETUNE : MCD_PHASE_PRETRAIN))
         return -1;
     mcd_checkpoint_remove_stale(&t->ck);
+    if (mcd_replicas_start(&t->rep, t->net, t->opt->cfg, t->gpus, t->ngpus))
+        return -1;
+    print_devices(t);
     t->sel = (mcd_selection){.net = t->net, .m = &t->m, .tc = &t->tc,
                              .id = &t->data.sel_id, .unl = &t->data.sel_unl};
     return mcd_train_log_open(&t->log, t->ck.backup, t->ck.base, t->net->max_batches,
@@ -125,6 +150,7 @@ static int setup(trainer *t)
 
 static void trainer_free(trainer *t)
 {
+    mcd_replicas_stop(&t->rep);
     mcd_train_log_close(&t->log);
     mcd_train_data_free(&t->data);
     mcd_average_free(&t->ck.avg);
@@ -167,56 +193,78 @@ static void start_loader(trainer *t, batch_loader *l, int labeled, int augment, 
 
 /* --- one pass -------------------------------------------------------------------------- */
 
-/* A labeled pass's figures for the log; -1 if a loss is not finite. */
-static int log_labeled_pass(trainer *t, data d)
+/* A labeled pass's figures for the log (the pass of `net` on rows first.. of d); -1 if a
+ * loss is not finite. */
+static int log_labeled_pass(trainer *t, network *net, data d, int first, int rows)
 {
-    network *net = t->net;
     layer *s1 = &net->layers[t->m.softmax1], *s2 = &net->layers[t->m.softmax2];
-    double ce1 = s1->cost[0] / net->batch, ce2 = s2->cost[0] / net->batch;
+    double ce1 = s1->cost[0] / rows, ce2 = s2->cost[0] / rows;
     if (!isfinite(ce1) || !isfinite(ce2)) return -1;
     int K = t->data.classes, correct = 0;
-    for (int b = 0; b < net->batch; ++b) {
+    for (int b = 0; b < rows; ++b) {
         int best = 0, truth_k = 0;
+        const float *truth = d.y.vals[first + b];
         for (int k = 0; k < K; ++k) {
             if (s1->output[b * K + k] > s1->output[b * K + best]) best = k;
-            if (d.y.vals[b][k] > d.y.vals[b][truth_k]) truth_k = k;
+            if (truth[k] > truth[truth_k]) truth_k = k;
         }
         correct += best == truth_k;
     }
-    mcd_train_log_labeled(&t->log, ce1, ce2, (double)correct / net->batch, net->batch);
+    mcd_train_log_labeled(&t->log, ce1, ce2, (double)correct / rows, rows);
     return 0;
 }
 
 /* An unlabeled pass's figures for the log; -1 if the loss is not finite. */
-static int log_unlabeled_pass(trainer *t)
+static int log_unlabeled_pass(trainer *t, network *net, int rows)
 {
-    network *net = t->net;
     layer *dl = &net->layers[t->m.discrepancy];
-    double lu = dl->cost[0] / net->batch; /* the layer reports batch * L_u */
+    double lu = dl->cost[0] / rows; /* the layer reports batch * L_u */
     if (!isfinite(lu)) return -1;
     mcd_train_log_unlabeled(&t->log, lu, mcd_discrepancy_mean_entropy(dl, 1),
-                            mcd_discrepancy_mean_entropy(dl, 2), net->batch);
+                            mcd_discrepancy_mean_entropy(dl, 2), rows);
     return 0;
 }
 
+/* One network's pass: its share of the batch d (rows i * share ...). */
+typedef struct pass_job {
+    data d;
+    int labeled, share;
+} pass_job;
+
 /* One forward + backward pass; labeled passes train the heads with CE, unlabeled passes
- * (no truth) with [mcd_discrepancy]. Returns 0, or -1 if a loss is not finite. */
-static int train_pass(trainer *t, data d, int labeled)
+ * (no truth) with [mcd_discrepancy]. */
+static void train_pass(network *net, int i, void *arg)
 {
-    network *net = t->net;
-    for (int i = 0; i < net->batch; ++i)
-        memcpy(net->input + (size_t)i * net->inputs, d.X.vals[i], sizeof(float) * net->inputs);
+    const pass_job *p = arg;
+    int first = i * p->share;
+    for (int b = 0; b < p->share; ++b)
+        memcpy(net->input + (size_t)b * net->inputs, p->d.X.vals[first + b],
+               sizeof(float) * net->inputs);
     float *truth = net->truth;
-    if (labeled)
-        for (int i = 0; i < net->batch; ++i)
-            memcpy(net->truth + (size_t)i * net->truths, d.y.vals[i], sizeof(float) * net->truths);
+    if (p->labeled)
+        for (int b = 0; b < p->share; ++b)
+            memcpy(net->truth + (size_t)b * net->truths, p->d.y.vals[first + b],
+                   sizeof(float) * net->truths);
     else
         net->truth = NULL;
     net->train = 1;
     forward_network(net);
     backward_network(net);
     net->truth = truth;
-    return labeled ? log_labeled_pass(t, d) : log_unlabeled_pass(t);
+}
+
+/* The pass on every network (each its share of d), then the log; 0, or -1 if a loss is
+ * not finite. */
+static int train_passes(trainer *t, data d, int labeled)
+{
+    mcd_replicas *r = &t->rep;
+    pass_job job = {d, labeled, r->share};
+    mcd_replicas_run(r, train_pass, &job);
+    int bad = 0;
+    for (int g = 0; g < r->n; ++g)
+        bad |= labeled ? log_labeled_pass(t, r->net[g], d, g * r->share, r->share)
+                       : log_unlabeled_pass(t, r->net[g], r->share);
+    return bad ? -1 : 0;
 }
 
 static int diverged(trainer *t, const char *phase, size_t step)
@@ -237,7 +285,7 @@ static int train_next(trainer *t, batch_loader *l, int labeled, const char *phas
     if (batch_loader_next(l, &d)) {
         rc = -1;
     } else {
-        int loss_bad = train_pass(t, d, labeled);
+        int loss_bad = train_passes(t, d, labeled);
         /* a pass the backend could not complete: its losses mean nothing */
         if (mcd_backend_check()) rc = -1;
         else if (loss_bad) rc = diverged(t, phase, step);
@@ -254,6 +302,7 @@ static int stop_for_signal(trainer *t)
     if (!sig) return 0;
     fprintf(stderr, "\n%s: saving a checkpoint and stopping\n",
             sig == SIGINT ? "interrupted" : "terminated");
+    mcd_network_pull_weights(t->net);
     if (mcd_checkpoint_save_latest(&t->ck, t->net)) return -1;
     fprintf(stderr, "saved %s/%s.weights; resume with: darknet mcd train %s %s/%s.weights\n",
             t->ck.backup, t->ck.base, t->opt->cfg, t->ck.backup, t->ck.base);
@@ -274,7 +323,7 @@ static int run_pretraining(trainer *t)
            get_current_rate(net), net->learning_rate,
            pol >= 0 && pol <= RANDOM ? policies[pol] : "?", net->momentum, net->decay);
     start_loader(t, &t->lload, 1, 1, STREAM_PRETRAIN, get_current_batch(net) * net->subdivisions);
-    mcd_block_head2(net, &t->m, 0);
+    mcd_replicas_block_head2(&t->rep, &t->m, 0);
     mcd_train_log_start(&t->log);
     int rc = 0;
     while (get_current_batch(net) < P) {
@@ -283,16 +332,20 @@ static int run_pretraining(trainer *t)
             rc = train_next(t, &t->lload, 1, "pre-training", step);
         if (rc) break;
         float lr = get_current_rate(net);
-        update_network(net);
+        mcd_replicas_update(&t->rep);
         *net->seen += (size_t)net->batch * net->subdivisions;
         mcd_train_log_step(&t->log);
         size_t done = get_current_batch(net);
         if (done % t->tc.log_interval == 0 || done == P) mcd_train_log_progress(&t->log, 0, done, lr);
-        if (done % t->tc.checkpoint_interval == 0 && mcd_checkpoint_save(&t->ck, net, "")) rc = -1;
+        if (done % t->tc.checkpoint_interval == 0) {
+            mcd_network_pull_weights(net); /* from the GPU, when training there */
+            if (mcd_checkpoint_save(&t->ck, net, "")) rc = -1;
+        }
         if (rc || (rc = stop_for_signal(t))) break;
     }
     batch_loader_stop(&t->lload);
     if (rc) return rc;
+    mcd_network_pull_weights(net);
     if (mcd_checkpoint_save(&t->ck, net, "_pretrain") || mcd_checkpoint_save(&t->ck, net, ""))
         return -1;
     printf("pre-training done: %s/%s_pretrain.weights\n", t->ck.backup, t->ck.base);
@@ -300,20 +353,6 @@ static int run_pretraining(trainer *t)
 }
 
 /* --- fine-tuning ----------------------------------------------------------------------- */
-
-/* Momentum lives in Darknet's *_updates buffers: a new phase starts a new optimizer. */
-static void zero_updates(network *net)
-{
-    for (int i = 0; i < net->n; ++i) {
-        layer *l = &net->layers[i];
-        size_t nw = l->type == CONNECTED ? (size_t)l->inputs * l->outputs : (size_t)l->nweights;
-        size_t nb = l->type == CONNECTED ? (size_t)l->outputs : (size_t)l->n;
-        if (l->type != CONVOLUTIONAL && l->type != CONNECTED) continue;
-        memset(l->weight_updates, 0, nw * sizeof(float));
-        memset(l->bias_updates, 0, nb * sizeof(float));
-        if (l->scale_updates) memset(l->scale_updates, 0, nb * sizeof(float));
-    }
-}
 
 /* Fine-tuning's optimizer, and checkpoint choice (with the weight average) as it stood at
  * iteration `start`: from the pre-trained network's score at 0, else from the files. */
@@ -327,9 +366,12 @@ static int start_finetuning(trainer *t, size_t start)
     net->burn_in = 0;
     mcd_choice_init(&t->sel.choice);
     if (start == 0) {
-        zero_updates(net);
+        /* momentum lives in Darknet's *_updates buffers: a new phase, a new optimizer */
+        mcd_replicas_zero_updates(&t->rep);
         double thresh, acc;
+        mcd_replicas_whole_batch(&t->rep, 1);
         double flagged = mcd_select_score(&t->sel, &acc, &thresh);
+        mcd_replicas_whole_batch(&t->rep, 0);
         if (flagged < 0) return -1;
         printf("pre-trained network: ID-val accuracy %.4f, L1 threshold@%g%%TPR %.4f, "
                "held-out unlabeled flagged %.4f\n", acc, 100 * t->tc.select_tpr, thresh, flagged);
@@ -359,19 +401,19 @@ static int finetune_iteration(trainer *t, size_t it)
     network *net = t->net;
     int rc = 0;
     /* step A: CE on both heads; head 2 trains its own weights only */
-    mcd_block_head2(net, &t->m, 1);
+    mcd_replicas_block_head2(&t->rep, &t->m, 1);
     for (int s = 0; s < net->subdivisions && rc == 0; ++s)
         rc = train_next(t, &t->lload, 1, "fine-tuning (step A)", it);
-    mcd_block_head2(net, &t->m, 0);
+    mcd_replicas_block_head2(&t->rep, &t->m, 0);
     if (rc) return rc;
-    update_network(net);
+    mcd_replicas_update(&t->rep);
     /* step B: CE on a labeled batch + L_u on an unlabeled batch, one update */
     for (int s = 0; s < net->subdivisions && rc == 0; ++s) {
         rc = train_next(t, &t->lload, 1, "fine-tuning (step B)", it);
         if (rc == 0) rc = train_next(t, &t->uload, 0, "fine-tuning (step B, unlabeled)", it);
     }
     if (rc) return rc;
-    update_network(net);
+    mcd_replicas_update(&t->rep);
     *net->seen += (size_t)net->batch * net->subdivisions;
     mcd_train_log_step(&t->log);
     return 0;
@@ -383,9 +425,15 @@ static int after_iteration(trainer *t, size_t done)
     size_t F = t->tc.finetune_batches;
     if (done % t->tc.log_interval == 0 || done == F)
         mcd_train_log_progress(&t->log, 1, done, t->net->learning_rate);
-    if (done % t->tc.select_interval == 0 || done == F) {
+    int select = done % t->tc.select_interval == 0 || done == F;
+    /* the weight average and the checkpoint files read the host copy */
+    if (select || done % t->tc.checkpoint_interval == 0) mcd_network_pull_weights(t->net);
+    if (select) {
         mcd_checkpoint_average_add(&t->ck, t->net);
-        if (mcd_select_checkpoint(&t->sel, &t->ck, &t->log, done)) return -1;
+        mcd_replicas_whole_batch(&t->rep, 1);
+        int rc = mcd_select_checkpoint(&t->sel, &t->ck, &t->log, done);
+        mcd_replicas_whole_batch(&t->rep, 0);
+        if (rc) return -1;
     }
     if (done % t->tc.checkpoint_interval == 0 && mcd_checkpoint_save_latest(&t->ck, t->net))
         return -1;
@@ -408,6 +456,8 @@ static int run_finetuning(trainer *t)
     }
     batch_loader_stop(&t->lload);
     batch_loader_stop(&t->uload);
+    mcd_network_pull_weights(net);
+    mcd_replicas_whole_batch(&t->rep, 1);
     if (rc == 0 && t->ck.avg.mean) rc = mcd_select_average(&t->sel, &t->ck, &t->log);
     if (rc == 0 && (mcd_checkpoint_save(&t->ck, net, "_final") ||
                     mcd_checkpoint_save_latest(&t->ck, net)))

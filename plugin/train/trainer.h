@@ -14,10 +14,15 @@
  * checkpoint resumes where it stopped (with finetune_average=1, together with the mean of
  * the networks so far, BASE_average.weights).
  *
+ * With -gpus the passes run on CUDA devices (docs/gpu.md): one network on one GPU, or a
+ * copy per device, each taking a share of every batch (gpu_replicas.h); the schedule, the
+ * checkpoints and their files are the same.
+ *
  * The command (commands/train.c) fills the options from its arguments; the trainer reads
  * the cfg, the data and the weights, and runs the schedule. */
 #ifndef MCD_TRAINER_H
 #define MCD_TRAINER_H
+
 
 typedef struct mcd_train_options {
     const char *cfg;
@@ -31,6 +36,7 @@ typedef struct mcd_train_options {
     int pretrain_batches; /* -1: the cfg's max_batches */
     int finetune_batches; /* -1: the cfg's finetune_batches */
     long max_pixels;      /* the pixel limit of every image read (io/image_io.h); 0: default */
+    const char *gpus;     /* CUDA devices, "0" or "0,1,..." (gpu_replicas.h); NULL: the CPU */
 } mcd_train_options;
 
 /* Run the schedule (resuming where `weights` stopped), holding BACKUP/BASE.lock
