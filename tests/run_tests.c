@@ -21,6 +21,8 @@ int add_backend_suite(void);
 int add_checkpoint_choice_suite(void);
 int add_util_helpers_suite(void);
 int add_resize_suite(void);
+int add_trunk_suite(void);
+int add_check_data_suite(void);
 
 int main(void)
 {
@@ -45,6 +47,8 @@ int main(void)
         add_checkpoint_choice_suite,
         add_util_helpers_suite,
         add_resize_suite,
+        add_trunk_suite,
+        add_check_data_suite,
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i)
         if (suites[i]()) {
