@@ -257,7 +257,7 @@ test: test-unit test-e2e test-robust $(if $(VARIANT),,test-library)
 # tests/test_data.c checks data/fmnist-small and runs the converter on broken inputs;
 # tests/layering_test.sh checks the plugin's include rules (docs/architecture.md).
 test-unit: $(BIN)/darknet $(TEST_BIN) data-small $(PREPARE_DATA)
-	DARKNET_BIN=$(BIN)/darknet TEST_LOG=$(BUILD)/tests/run_tests.stderr.log \
+	DARKNET_BIN=$(BIN)/darknet TEST_LOG=$(BUILD)/tests/run_tests.stderr.log DARKNET_SRC=$(DARKNET_SRC) \
 	PREPARE_DATA_BIN=$(PREPARE_DATA) FMNIST_DIR=$(FMNIST_DIR) MNIST_JSON_DIR=$(MNIST_JSON_DIR) \
 	$(TEST_BIN)
 	tests/layering_test.sh

@@ -34,6 +34,8 @@ int add_robust_suites(void);
 #define ROBUST_PREFIX "robust: "
 int add_replicas_suite(void);
 int add_gpu_agreement_suite(void);
+int add_trunk_suite(void);
+int add_check_data_suite(void);
 
 int main(void)
 {
@@ -66,6 +68,8 @@ int main(void)
         add_robust_suites,
         add_replicas_suite,
         add_gpu_agreement_suite,
+        add_trunk_suite,
+        add_check_data_suite,
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i)
         if (suites[i]()) {

@@ -6,7 +6,11 @@
  *
  * The video test writes a video of dark frames followed by bright frames: the verdicts
  * must switch from ID to OOD exactly where the content switches, the annotated video must
- * have every frame at the documented size, framed green then red. */
+ * have every frame at the documented size, framed green then red.
+ *
+ * One colour picture must reach every verb as the same input: grey (its luma) for
+ * detect-tiny-grey.cfg, its R, G, B planes for detect-tiny.cfg, whose heads then weigh each
+ * channel differently. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <math.h>
@@ -66,16 +70,15 @@ typedef struct expected {
     int cls;
 } expected;
 
-static expected expect(double m)
+/* The class, probability and L1 score of the two heads' logits z. */
+static expected expect_logits(double z[2][CLASSES])
 {
     double p[2][CLASSES];
     for (int h = 0; h < 2; ++h) {
-        double z[CLASSES], max = -1e300, sum = 0;
-        for (int k = 0; k < CLASSES; ++k) {
-            z[k] = head_bias[h][k] + head_weight[h][k] * m;
-            if (z[k] > max) max = z[k];
-        }
-        for (int k = 0; k < CLASSES; ++k) sum += p[h][k] = exp(z[k] - max);
+        double max = -1e300, sum = 0;
+        for (int k = 0; k < CLASSES; ++k)
+            if (z[h][k] > max) max = z[h][k];
+        for (int k = 0; k < CLASSES; ++k) sum += p[h][k] = exp(z[h][k] - max);
         for (int k = 0; k < CLASSES; ++k) p[h][k] /= sum;
     }
     expected e = {0, -1, 0};
@@ -85,6 +88,32 @@ static expected expect(double m)
         if (avg > e.prob) e.prob = avg, e.cls = k;
     }
     return e;
+}
+
+static expected expect(double m)
+{
+    double z[2][CLASSES];
+    for (int h = 0; h < 2; ++h)
+        for (int k = 0; k < CLASSES; ++k) z[h][k] = head_bias[h][k] + head_weight[h][k] * m;
+    return expect_logits(z);
+}
+
+/* For the colour test: detect-tiny's heads reading each channel's mean with weights of
+ * their own, so that a network fed blue for red (or grey) scores differently. */
+static const double colour_weight[2][CLASSES][3] = {
+    {{4, -1, -3}, {-2, 5, 0}, {0, -3, 4}},
+    {{-3, 2, 1}, {1, -4, 3}, {5, 0, -5}},
+};
+
+static expected expect_rgb(const double mean[3])
+{
+    double z[2][CLASSES];
+    for (int h = 0; h < 2; ++h)
+        for (int k = 0; k < CLASSES; ++k) {
+            z[h][k] = head_bias[h][k];
+            for (int c = 0; c < 3; ++c) z[h][k] += colour_weight[h][k][c] * mean[c];
+        }
+    return expect_logits(z);
 }
 
 /* --- a flat JSON object reader (strings, numbers, true/false/null) ------------------- */
@@ -277,10 +306,31 @@ static int make_weights(const char *cfg, const char *weights)
     return rc;
 }
 
+/* detect-tiny.cfg's heads set to head_bias + colour_weight . (mean R, G, B). */
+static int make_colour_weights(const char *weights)
+{
+    network *net = mcd_parse_network_cfg(TINY_CFG);
+    if (!net) return -1;
+    mcd_layout m;
+    if (mcd_find_layout(net, &m)) return -1;
+    layer *heads[2] = {&net->layers[m.split + 1], &net->layers[m.head2 + 1]};
+    for (int h = 0; h < 2; ++h) {
+        if (heads[h]->type != CONNECTED || heads[h]->inputs != 3 || heads[h]->outputs != CLASSES)
+            return -1;
+        for (int k = 0; k < CLASSES; ++k) {
+            heads[h]->biases[k] = head_bias[h][k];
+            for (int c = 0; c < 3; ++c) heads[h]->weights[k * 3 + c] = colour_weight[h][k][c];
+        }
+    }
+    int rc = mcd_save_weights(net, path_in(weights));
+    free_network(net);
+    return rc;
+}
+
 static int make_all_weights(void)
 {
     if (make_weights(TINY_CFG, "tiny.weights") || make_weights(TINY_CFG, "nothresh.weights") ||
-        make_weights(GREY_CFG, "grey.weights"))
+        make_weights(GREY_CFG, "grey.weights") || make_colour_weights("colour.weights"))
         return -1;
     mcd_threshold t = {THRESHOLD, 0.95, "a hand-made network", 0};
     char tp[512];
@@ -675,6 +725,7 @@ static void test_class_names_fallback(void)
 /* One colour picture, its luma computed here from the bytes written. */
 #define SWATCH 8 /* the grey network's input size: no resizing */
 static double swatch_luma[SWATCH * SWATCH];
+static double swatch_rgb[3][SWATCH * SWATCH]; /* its planes, R, G, B, in [0, 1] */
 
 static int write_colour_swatch(const char *name)
 {
@@ -684,6 +735,7 @@ static int write_colour_swatch(const char *name)
         int r = (37 * i + 11) % 256, g = (91 * i + 50) % 256, b = (13 * i + 200) % 256;
         im.data[i] = r / 255.0f, im.data[n + i] = g / 255.0f, im.data[2 * n + i] = b / 255.0f;
         swatch_luma[i] = (0.299 * r + 0.587 * g + 0.114 * b) / 255.0;
+        swatch_rgb[0][i] = r / 255.0, swatch_rgb[1][i] = g / 255.0, swatch_rgb[2][i] = b / 255.0;
     }
     mcd_canvas *c = mcd_canvas_plain(im);
     int rc = mcd_canvas_save(c, path_in(name));
@@ -692,16 +744,19 @@ static int write_colour_swatch(const char *name)
     return rc;
 }
 
-/* Largest |a - luma| over the swatch, or over its mirror image when mirrored. */
-static double luma_error(const float *a, int mirrored)
+/* Largest difference between a (c planes) and the swatch as the network should see it:
+ * its luma for c = 1, its R, G, B planes for c = 3; or its mirror image when mirrored. */
+static double swatch_error(const float *a, int c, int mirrored)
 {
     double worst = 0;
-    for (int y = 0; y < SWATCH; ++y)
-        for (int x = 0; x < SWATCH; ++x) {
-            double want = swatch_luma[y * SWATCH + (mirrored ? SWATCH - 1 - x : x)];
-            double d = fabs(a[y * SWATCH + x] - want);
-            if (d > worst) worst = d;
-        }
+    for (int p = 0; p < c; ++p)
+        for (int y = 0; y < SWATCH; ++y)
+            for (int x = 0; x < SWATCH; ++x) {
+                int i = y * SWATCH + (mirrored ? SWATCH - 1 - x : x);
+                double want = c == 1 ? swatch_luma[i] : swatch_rgb[p][i];
+                double d = fabs(a[p * SWATCH * SWATCH + y * SWATCH + x] - want);
+                if (d > worst) worst = d;
+            }
     return worst;
 }
 
@@ -718,69 +773,99 @@ static double csv_column(const char *path, int n)
     return p && *p ? atof(p) : NAN;
 }
 
-static void test_one_grey_path(void)
+/* The swatch, written as NAME.png, as a c-channel network's input in every reader: the
+ * one behind valid, calibrate and the checkpoint choice, the detector's (a decoded colour
+ * picture or video frame) and the training loader's (augmentation off; it may mirror). */
+static void check_swatch_readers(const char *name, int c)
 {
-    /* a colour picture as a 1-channel network's input, the same in every verb: the
-     * reader behind valid, calibrate and the checkpoint choice ... */
-    CU_ASSERT_EQUAL_FATAL(write_colour_swatch("swatch.png"), 0);
     char png[512]; /* path_in's buffers are reused */
-    snprintf(png, sizeof png, "%s", path_in("swatch.png"));
+    snprintf(png, sizeof png, "%s.png", path_in(name));
+    CU_ASSERT_EQUAL_FATAL(write_colour_swatch(strrchr(png, '/') + 1), 0);
     image read, colour;
-    CU_ASSERT_EQUAL_FATAL(mcd_read_image(png, SWATCH, SWATCH, 1, &read), 0);
-    CU_ASSERT_EQUAL(read.c, 1);
-    CU_ASSERT(luma_error(read.data, 0) < 1e-6);
-    /* ... the detector's (a decoded colour picture or video frame) ... */
+    CU_ASSERT_EQUAL_FATAL(mcd_read_image(png, SWATCH, SWATCH, c, &read), 0);
+    CU_ASSERT_EQUAL(read.c, c);
+    CU_ASSERT(swatch_error(read.data, c, 0) < 1e-6);
     CU_ASSERT_EQUAL_FATAL(mcd_read_image(png, 0, 0, 3, &colour), 0);
-    image det = mcd_network_image(colour, SWATCH, SWATCH, 1);
-    CU_ASSERT(luma_error(det.data, 0) < 1e-6);
-    /* ... and the training loader's, augmentation off (it may mirror) */
+    image det = mcd_network_image(colour, SWATCH, SWATCH, c);
+    CU_ASSERT_EQUAL(det.c, c);
+    CU_ASSERT(swatch_error(det.data, c, 0) < 1e-6);
     char *paths[1] = {png};
     batch_loader_config lc = {.paths = paths, .npaths = 1, .list_name = "swatch", .classes = CLASSES,
-                              .batch = 1, .w = SWATCH, .h = SWATCH, .c = 1, .min = SWATCH,
+                              .batch = 2, .w = SWATCH, .h = SWATCH, .c = c, .min = SWATCH,
                               .max = SWATCH, .aspect = 1, .saturation = 1, .exposure = 1, .seed = 3};
     batch_loader l;
     data d;
     batch_loader_start(&l, &lc);
     CU_ASSERT_EQUAL_FATAL(batch_loader_next(&l, &d), 0);
     batch_loader_stop(&l);
-    CU_ASSERT_EQUAL(d.X.cols, SWATCH * SWATCH);
-    CU_ASSERT(fmin(luma_error(d.X.vals[0], 0), luma_error(d.X.vals[0], 1)) < 1e-4);
+    CU_ASSERT_EQUAL(d.X.cols, c * SWATCH * SWATCH);
+    for (int b = 0; b < 2; ++b)
+        CU_ASSERT(fmin(swatch_error(d.X.vals[b], c, 0), swatch_error(d.X.vals[b], c, 1)) < 1e-4);
     free_data(d);
     free_image(read);
     free_image(colour);
     free_image(det);
+}
 
-    /* the verbs themselves give the score of that grey input */
-    double m = 0;
-    for (int i = 0; i < SWATCH * SWATCH; ++i) m += swatch_luma[i] / (SWATCH * SWATCH);
-    expected e = expect(m);
-    char data[1200], cmd[4096];
+/* detect, valid and calibrate on NAME.png (the swatch) give the score want. */
+static void check_swatch_verbs(const char *name, const char *cfg, const char *weights, double want)
+{
+    char png[512], list[512], data_file[512], data[1800], cmd[4096];
+    snprintf(png, sizeof png, "%s.png", path_in(name));
+    snprintf(list, sizeof list, "%s.list", path_in(name));
+    snprintf(data_file, sizeof data_file, "%s.data", path_in(name));
     snprintf(data, sizeof data, "classes=3\nnames=%s\nvalid=%s\nid_test=%s\nood=%s\n",
-             path_in("tiny.names"), path_in("swatch.list"), path_in("swatch.list"),
-             path_in("swatch.list"));
-    CU_ASSERT_EQUAL_FATAL(write_text("swatch.list", png) || write_text("swatch.data", data), 0);
-    int rc = run("%s %s -data %s -thresh 1 %s -json > %s", GREY_CFG, path_in("grey.weights"),
-                 path_in("swatch.data"), png, path_in("swatch.jsonl"));
+             path_in("tiny.names"), list, list, list);
+    CU_ASSERT_EQUAL_FATAL(test_write_text(list, png) || test_write_text(data_file, data), 0);
+    int rc = run("%s %s -data %s -thresh 1 %s -json > %s.jsonl", cfg, path_in(weights),
+                 data_file, png, path_in(name));
     if (rc) printf("\n%s\n", out);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
     static json_obj o[1];
     double score = NAN;
-    CU_ASSERT_EQUAL_FATAL(read_json_lines(path_in("swatch.jsonl"), o, 1), 1);
+    snprintf(cmd, sizeof cmd, "%s.jsonl", path_in(name));
+    CU_ASSERT_EQUAL_FATAL(read_json_lines(cmd, o, 1), 1);
     CU_ASSERT_EQUAL(json_num(&o[0], "score", &score), 0);
-    CU_ASSERT(fabs(score - e.score) < 1e-5);
-    snprintf(cmd, sizeof cmd, "%s mcd valid %s %s -data %s -csv %s", test_darknet_bin(), GREY_CFG,
-             path_in("grey.weights"), path_in("swatch.data"), path_in("swatch.csv"));
+    CU_ASSERT(fabs(score - want) < 1e-5);
+    snprintf(cmd, sizeof cmd, "%s mcd valid %s %s -data %s -csv %s.csv", test_darknet_bin(), cfg,
+             path_in(weights), data_file, path_in(name));
     CU_ASSERT_EQUAL_FATAL(test_run_command(cmd, out, sizeof out), 0);
-    CU_ASSERT(fabs(csv_column(path_in("swatch.csv"), 7) - e.score) < 1e-5); /* mcd_l1 */
-    snprintf(cmd, sizeof cmd, "%s mcd calibrate %s %s -data %s -tpr 1", test_darknet_bin(),
-             GREY_CFG, path_in("grey.weights"), path_in("swatch.data"));
+    snprintf(cmd, sizeof cmd, "%s.csv", path_in(name));
+    CU_ASSERT(fabs(csv_column(cmd, 7) - want) < 1e-5); /* mcd_l1 */
+    snprintf(cmd, sizeof cmd, "%s mcd calibrate %s %s -data %s -tpr 1", test_darknet_bin(), cfg,
+             path_in(weights), data_file);
     CU_ASSERT_EQUAL_FATAL(test_run_command(cmd, out, sizeof out), 0);
     mcd_threshold t;
     char tp[512];
-    mcd_threshold_path(path_in("grey.weights"), tp, sizeof tp);
+    mcd_threshold_path(path_in(weights), tp, sizeof tp);
     CU_ASSERT_EQUAL_FATAL(mcd_threshold_load(tp, &t), 0);
-    CU_ASSERT(fabs(t.threshold - e.score) < 1e-5); /* one image kept: its own score */
+    CU_ASSERT(fabs(t.threshold - want) < 1e-5); /* one image kept: its own score */
     remove(tp);
+}
+
+static void test_one_grey_path(void)
+{
+    /* a colour picture as a 1-channel network's input: its luma, in every reader ... */
+    check_swatch_readers("swatch", 1);
+    /* ... and the verbs give the score of that grey input */
+    double m = 0;
+    for (int i = 0; i < SWATCH * SWATCH; ++i) m += swatch_luma[i] / (SWATCH * SWATCH);
+    check_swatch_verbs("swatch", GREY_CFG, "grey.weights", expect(m).score);
+}
+
+static void test_one_colour_path(void)
+{
+    /* a colour picture as a 3-channel network's input: R, G, B planes in that order, as
+     * written, in every reader ... */
+    check_swatch_readers("swatch-rgb", 3);
+    /* ... and the verbs give the score of those channel means; the same picture with red
+     * and blue swapped would score otherwise */
+    double mean[3] = {0, 0, 0};
+    for (int c = 0; c < 3; ++c)
+        for (int i = 0; i < SWATCH * SWATCH; ++i) mean[c] += swatch_rgb[c][i] / (SWATCH * SWATCH);
+    double swapped[3] = {mean[2], mean[1], mean[0]};
+    CU_ASSERT(fabs(expect_rgb(mean).score - expect_rgb(swapped).score) > 0.05);
+    check_swatch_verbs("swatch-rgb", TINY_CFG, "colour.weights", expect_rgb(mean).score);
 }
 
 static void test_bad_inputs(void)
@@ -851,6 +936,8 @@ int add_detect_suite(void)
            !CU_add_test(s, "threshold: file, -thresh, neither", test_threshold_sources) ||
            !CU_add_test(s, "one colour image: the same grey input for training, valid, "
                            "calibrate and detect", test_one_grey_path) ||
+           !CU_add_test(s, "one colour image: the same R, G, B input for training, valid, "
+                           "calibrate and detect on a 3-channel network", test_one_colour_path) ||
            !CU_add_test(s, "class names: -data, fallback to indices",
                         test_class_names_fallback) ||
            !CU_add_test(s, "bad inputs: clear errors, exit 1, the rest still runs",

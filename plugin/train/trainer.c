@@ -485,6 +485,12 @@ int mcd_trainer_run(const mcd_train_options *o)
         mcd_stop_signal_install(0); /* every signal waits for the save */
         rc = run_pretraining(&t);
         if (rc == 0) rc = run_finetuning(&t);
+        /* a schedule of 0 batches after -trunk: the network with its loaded trunk is the
+         * result, a starting point to check or train from */
+        if (rc == 0 && o->trunk && get_current_batch(t.net) == 0) {
+            rc = mcd_checkpoint_save(&t.ck, t.net, "");
+            if (rc == 0) printf("nothing to train: saved %s/%s.weights\n", t.ck.backup, t.ck.base);
+        }
     }
     if (rc == 0)
         printf("training complete: %zu batches (%d pre-training + %d fine-tuning)\n",
