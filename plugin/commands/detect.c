@@ -411,12 +411,14 @@ static int expand_dir(const char *dir, mcd_string_list *paths)
     }
     mcd_string_list found = {0};
     struct dirent *e;
-    size_t dl = strlen(dir);
     int rc = 0;
     while (!rc && (e = readdir(dp))) {
         if (!is_image_name(e->d_name)) continue;
-        char *p = malloc(dl + strlen(e->d_name) + 2);
-        sprintf(p, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", e->d_name);
+        char *p = mcd_path_join(dir, e->d_name);
+        if (!p) {
+            rc = -1;
+            break;
+        }
         struct stat st;
         if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) rc = mcd_string_list_push(&found, p);
         free(p);

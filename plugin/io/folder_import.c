@@ -8,6 +8,7 @@
 
 #include "io/folder_walk.h"
 #include "io/image_probe.h"
+#include "util/file_paths.h"
 #include "util/mcd_error.h"
 #include "util/seeded_random.h"
 
@@ -28,15 +29,6 @@ static uint64_t name_stream(const char *kind, const char *name)
     for (const char *p = kind; *p; ++p) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
     for (const char *p = name; *p; ++p) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
     return h;
-}
-
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir);
-    char *p = malloc(n + strlen(name) + 2);
-    if (p) sprintf(p, "%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
-    else mcd_set_error("out of memory");
-    return p;
 }
 
 static int add_image(mcd_import_plan *p, const char *path, int cls, int set, int split)
@@ -157,7 +149,7 @@ static int find_sources(mcd_import_plan *p)
         if (find_name(&p->ood_sets, name) < 0 && mcd_string_list_push(&p->ood_sets, name)) return -1;
     }
     for (int c = 0; c < p->classes.n; ++c) {
-        char *dir = join(o->labeled, p->classes.v[c]);
+        char *dir = mcd_path_join(o->labeled, p->classes.v[c]);
         int rc = dir ? add_folder(p, dir, c, -1, -1) : -1;
         free(dir);
         if (rc) return -1;
@@ -176,7 +168,7 @@ static int find_sources(mcd_import_plan *p)
                 rc = -1;
                 break;
             }
-            char *dir = join(o->test, folders.v[i]);
+            char *dir = mcd_path_join(o->test, folders.v[i]);
             rc = dir ? add_folder(p, dir, c, -1, MCD_SPLIT_TEST) : -1;
             free(dir);
         }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "util/file_paths.h"
 #include "util/file_tree.h"
 #include "util/mcd_error.h"
 
@@ -36,21 +37,6 @@ static int check_folder(const char *dir, struct stat *st)
     return 0;
 }
 
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir), m = strlen(name);
-    char *p = malloc(n + m + 2);
-    if (!p) {
-        mcd_set_error("out of memory walking '%s'", dir);
-        return NULL;
-    }
-    memcpy(p, dir, n);
-    size_t k = n;
-    if (n && dir[n - 1] != '/') p[k++] = '/';
-    memcpy(p + k, name, m + 1);
-    return p;
-}
-
 static int walk(const char *dir, const folder_chain *up, mcd_string_list *files, int *hidden)
 {
     struct stat st;
@@ -64,7 +50,7 @@ static int walk(const char *dir, const folder_chain *up, mcd_string_list *files,
     mcd_string_list names = {0};
     int rc = mcd_read_folder(dir, &names, hidden);
     for (int i = 0; rc == 0 && i < names.n; ++i) {
-        char *path = join(dir, names.v[i]);
+        char *path = mcd_path_join(dir, names.v[i]);
         if (!path) {
             rc = -1;
             break;
@@ -103,7 +89,7 @@ int mcd_list_subfolders(const char *dir, mcd_string_list *folders, mcd_string_li
     mcd_string_list names = {0};
     int rc = mcd_read_folder(dir, &names, hidden);
     for (int i = 0; rc == 0 && i < names.n; ++i) {
-        char *path = join(dir, names.v[i]);
+        char *path = mcd_path_join(dir, names.v[i]);
         struct stat s;
         if (!path) rc = -1;
         else if (stat(path, &s) != 0) {

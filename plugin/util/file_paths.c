@@ -58,3 +58,18 @@ void mcd_base_name(const char *path, const char *ext, char *out, size_t n)
     memcpy(out, s, len);
     out[len] = 0;
 }
+
+char *mcd_path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir), m = strlen(name);
+    char *p = malloc(n + m + 2);
+    if (!p) {
+        mcd_set_error("out of memory (a path under '%s')", dir);
+        return NULL;
+    }
+    memcpy(p, dir, n);
+    size_t k = n;
+    if (n && dir[n - 1] != '/') p[k++] = '/';
+    memcpy(p + k, name, m + 1);
+    return p;
+}

@@ -11,6 +11,10 @@
  * when it exists but is not a directory. */
 int mcd_make_dirs(const char *dir);
 
+/* dir + "/" + name in a new string (no second '/' when dir ends with one), or NULL with the
+ * error set when memory runs out. Free it. */
+char *mcd_path_join(const char *dir, const char *name);
+
 /* The last component of `path` into out (n bytes, cut to fit), without `ext` when the
  * component ends with it; ext may be NULL. ("cfg/mcd-small.cfg", ".cfg") -> "mcd-small". */
 void mcd_base_name(const char *path, const char *ext, char *out, size_t n);

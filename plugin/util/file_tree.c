@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/file_paths.h"
 #include "util/mcd_error.h"
 
 static int by_bytes(const void *x, const void *y)
@@ -56,14 +57,6 @@ static int names_of(const char *dir, mcd_string_list *names, const char *skip)
     return rc;
 }
 
-static char *join(const char *a, const char *b)
-{
-    char *p = malloc(strlen(a) + strlen(b) + 2);
-    if (p) sprintf(p, "%s/%s", a, b);
-    else mcd_set_error("out of memory");
-    return p;
-}
-
 int mcd_remove_tree(const char *dir)
 {
     struct stat st;
@@ -76,7 +69,7 @@ int mcd_remove_tree(const char *dir)
         mcd_string_list names = {0};
         int rc = names_of(dir, &names, NULL);
         for (int i = 0; rc == 0 && i < names.n; ++i) {
-            char *p = join(dir, names.v[i]);
+            char *p = mcd_path_join(dir, names.v[i]);
             rc = p ? mcd_remove_tree(p) : -1;
             free(p);
         }
@@ -136,7 +129,7 @@ int mcd_same_tree(const char *a, const char *b, const char *skip)
                 same = 0;
                 break;
             }
-            char *pa = join(a, na.v[i]), *pb = join(b, nb.v[i]);
+            char *pa = mcd_path_join(a, na.v[i]), *pb = mcd_path_join(b, nb.v[i]);
             same = pa && pb ? mcd_same_tree(pa, pb, NULL) : -1;
             free(pa);
             free(pb);
