@@ -168,15 +168,18 @@ static int file_has(const char *path, const char *text);
 static int run_and_kill(const char *cmd, const char *out_file, double seconds, int sig,
                         const char *after)
 {
+    /* emptied before the fork: the wait for `after` must not find the last run's output */
+    int fd = open(out_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return -1;
     pid_t pid = fork();
     if (pid == 0) {
-        int fd = open(out_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int null = open("/dev/null", O_WRONLY);
         if (fd >= 0) dup2(fd, 1);
         if (null >= 0) dup2(null, 2);
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
+    close(fd);
     if (pid < 0) return -1;
     for (int i = 0; after && i < 6000 && !file_has(out_file, after); ++i) {
         struct timespec ts = {0, 10000000};
