@@ -6,8 +6,9 @@
 #   make test     build and run the CUnit tests, a short end-to-end training run, and the
 #                 kill/resume and determinism tests
 #   make demo     all of the above for a new user: deps, build, data, train, evaluate
-#   make bench    training and inference speed of cfg/bench-resnet.cfg: this build's
-#                 backends against PyTorch (if python3-torch is installed); docs/performance.md
+#   make bench    training and inference speed of cfg/bench-resnet.cfg, cfg/mcd-resnet-32.cfg
+#                 and cfg/mcd-resnet18-224.cfg (batch 8): this build's backends against
+#                 PyTorch (if python3-torch is installed); docs/performance.md
 #
 # Darknet's source is never edited: its objects are compiled from DARKNET_SRC into build/.
 # Point DARKNET_SRC at your own tree of the same commit (with Debian's OpenCV 4 patches).
@@ -118,7 +119,7 @@ include mk/data.mk mk/fuzz.mk
 all: $(BIN)/darknet
 
 help:
-	@sed -n '1,14p' Makefile; echo "  also: make data, data-small, test-unit, test-e2e, test-robust, fuzz, fixtures, bench, clean;"; \
+	@sed -n '1,15p' Makefile; echo "  also: make data, data-small, test-unit, test-e2e, test-robust, fuzz, fixtures, bench, clean;"; \
 	 echo "        GEMM=openblas; SANITIZE=1 (ASan+UBSan build in build/sanitize); FUZZ_SECONDS=N"
 
 deps:
