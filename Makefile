@@ -6,8 +6,9 @@
 #   make test     build and run the CUnit tests, a short end-to-end training run, and the
 #                 robustness tests (kill/resume, determinism and collisions, soak, bombs)
 #   make demo     all of the above for a new user: deps, build, data, train, evaluate
-#   make bench    training and inference speed of cfg/bench-resnet.cfg: this build's
-#                 backends against PyTorch (if python3-torch is installed); docs/performance.md
+#   make bench    training and inference speed of cfg/bench-resnet.cfg, cfg/mcd-resnet-32.cfg
+#                 and cfg/mcd-resnet18-224.cfg (batch 8): this build's backends against
+#                 PyTorch (if python3-torch is installed); docs/performance.md
 #   make GPU=1    Darknet's CUDA build with the plugin, in build-gpu/ (binary
 #                 build-gpu/bin/darknet; CUDA_ARCH="75 90", CUDNN=1, OPENCV=0: docs/gpu.md)
 #
@@ -146,7 +147,7 @@ include mk/data.mk mk/fuzz.mk mk/library.mk
 all: $(BIN)/darknet $(if $(VARIANT),,library)
 
 help:
-	@sed -n '1,16p' Makefile; echo "  also: make data, data-small, test-unit, test-e2e, test-robust, fuzz, fixtures, bench, clean;"; \
+	@sed -n '1,17p' Makefile; echo "  also: make data, data-small, test-unit, test-e2e, test-robust, fuzz, fixtures, bench, clean;"; \
 	 echo "        GEMM=openblas; SANITIZE=1 (ASan+UBSan build in build/sanitize); FUZZ_SECONDS=N;"; \
 	 echo "        GPU=1 [CUDA_ARCH=\"75 90\"] [CUDNN=1] [OPENCV=0] (docs/gpu.md)"
 

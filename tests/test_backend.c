@@ -167,8 +167,9 @@ static void check_conv_case(const conv_case *k)
 static void test_conv_layers(void)
 {
     const conv_case cases[] = {
-        {4, 8, 8, 16, 32, 3, 1, 1, 1, LEAKY},   /* Winograd where the CPU has it */
-        {5, 16, 16, 32, 32, 3, 1, 1, 1, RELU},  /* a ResNet block's conv */
+        {4, 8, 8, 16, 32, 3, 1, 1, 1, LEAKY},   /* 16 input channels: direct */
+        {5, 16, 16, 32, 32, 3, 1, 1, 1, RELU},  /* a ResNet block's conv: Winograd where the
+                                                   CPU has it */
         {3, 9, 9, 5, 7, 3, 2, 1, 1, LINEAR},    /* stride 2, odd sizes */
         {2, 6, 6, 16, 16, 1, 1, 0, 0, LEAKY},   /* 1x1, no batch norm: bias */
         {2, 7, 7, 4, 8, 3, 1, 0, 0, RELU},      /* no padding */

@@ -126,10 +126,14 @@ static const dnnl_memory_desc_t *query(const_dnnl_primitive_desc_t pd, dnnl_quer
 }
 
 /* Winograd (F(4x4, 3x3): 2.25x fewer multiplications) where oneDNN has it for this CPU and
- * shape (3x3, stride 1, enough channels), else direct convolution. */
+ * shape (3x3, stride 1), from 32 input and output channels; else direct convolution. With
+ * 16 channels oneDNN 2.6's Winograd kernel ran 1.3-2.5x slower than its direct one here, in
+ * every direction (forward, backward data and weights: per-primitive times, the least of 3
+ * alternating runs, on cfg/mcd-resnet-32.cfg's 16-channel 32x32 layers); from 32 channels
+ * it is the faster one at inference (docs/performance.md). */
 static int try_winograd(const layer *l)
 {
-    return l->size == 3 && l->stride == 1 && l->c >= 16 && l->n >= 16;
+    return l->size == 3 && l->stride == 1 && l->c >= 32 && l->n >= 32;
 }
 
 static dnnl_status_t build_train_plan_alg(const layer *l, train_plan *p, dnnl_alg_kind_t alg)

@@ -137,8 +137,8 @@ static int check_classes(const check_options *o, list *data, const network *net,
 }
 
 /* The training images' median size against the input: a line on stdout, and a warning
- * line when the width or height is more than SIZE_FACTOR from the network's. 0, or -1
- * with an error (no train= list, an unreadable image). */
+ * line when the width or height is more than SIZE_FACTOR from the network's (a note
+ * instead without a train= list). 0, or -1 with an error (an unreadable list or image). */
 static int check_image_size(const check_options *o, list *data, const network *net)
 {
     const char *train = option_find(data, "train");
