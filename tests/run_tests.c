@@ -37,6 +37,7 @@ int add_gpu_agreement_suite(void);
 int add_trunk_suite(void);
 int add_check_data_suite(void);
 int add_synthetic_outliers_suite(void);
+int add_pools_suite(void);
 
 int main(void)
 {
@@ -72,6 +73,7 @@ int main(void)
         add_trunk_suite,
         add_check_data_suite,
         add_synthetic_outliers_suite,
+        add_pools_suite,
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i)
         if (suites[i]()) {
