@@ -141,13 +141,13 @@ DEP_FILES = $(wildcard $(BUILD)/plugin/*/*.d $(BUILD)/tests/*.d $(BUILD)/tests/f
 include mk/data.mk mk/fuzz.mk mk/library.mk
 
 .PHONY: all deps deps-fixtures test test-unit test-e2e test-robust test-library fuzz demo fixtures bench data-folders \
-        clean distclean help data data-small library install
+        clean distclean help data data-small data-pool library install
 # The library (mk/library.mk) comes from the default build; GPU=1, CUDNN=1 and OPENCV=0 builds
 # make the binary alone.
 all: $(BIN)/darknet $(if $(VARIANT),,library)
 
 help:
-	@sed -n '1,17p' Makefile; echo "  also: make data, data-small, test-unit, test-e2e, test-robust, fuzz, fixtures, bench, clean;"; \
+	@sed -n '1,17p' Makefile; echo "  also: make data, data-small, data-pool (POOL_OOD_SHARE=, POOL_KIND=), test-unit, test-e2e, test-robust, fuzz, fixtures, bench, clean;"; \
 	 echo "        GEMM=openblas; SANITIZE=1 (ASan+UBSan build in build/sanitize); FUZZ_SECONDS=N;"; \
 	 echo "        GPU=1 [CUDA_ARCH=\"75 90\"] [CUDNN=1] [OPENCV=0] (docs/gpu.md)"
 

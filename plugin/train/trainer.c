@@ -176,6 +176,14 @@ static void start_loader(trainer *t, batch_loader *l, int labeled, int augment, 
         .batch = net->batch, .w = net->w, .h = net->h, .c = net->c,
         .seed = t->seed, .stream = (uint64_t)stream, .first = first,
     };
+    if (!labeled && stream == STREAM_FINETUNE_UNLABELED) { /* step B's synthetic outliers */
+        c.outliers = t->tc.finetune_outliers;
+        c.outlier_kinds = t->tc.finetune_outlier_kinds;
+        c.source_paths = d->train_paths;
+        c.nsource = d->ntrain;
+        c.source_labels = d->labels;
+        c.source_list_name = d->train_list;
+    }
     if (augment) {
         c.min = net->min_ratio * net->w;
         c.max = net->max_ratio * net->w;
@@ -386,6 +394,14 @@ static int start_finetuning(trainer *t, size_t start)
     printf("fine-tuning: iterations %zu to %d (step A + step B each), lr %g, momentum %g, "
            "decay %g, margin %g\n", start, t->tc.finetune_batches, net->learning_rate,
            net->momentum, net->decay, mcd_discrepancy_margin(&net->layers[t->m.discrepancy]));
+    if (t->tc.finetune_outliers > 0) {
+        printf("synthetic outliers: %g of each unlabeled batch, made from %s (",
+               t->tc.finetune_outliers, t->data.train_list);
+        for (int i = 0, n = 0; i < MCD_OUTLIER_KINDS; ++i)
+            if (t->tc.finetune_outlier_kinds & (1 << i))
+                printf("%s%s", n++ ? ", " : "", mcd_outlier_kind_name(i));
+        printf(")\n");
+    }
     /* an iteration takes 2 labeled batches (steps A and B) and 1 unlabeled per subdivision */
     start_loader(t, &t->lload, 1, t->tc.finetune_augment, STREAM_FINETUNE_LABELED,
                  start * 2 * net->subdivisions);
