@@ -1,11 +1,12 @@
-/* The MCD math: the discrepancy loss against PyTorch, the plugin's layers inside a real
- * Darknet network (unlabeled, labeled and inference passes, the L1 score, the split's
- * gradient sum and its step-A block), and Darknet's whole backward pass against central
- * finite differences of the losses it reports.
+/* The MCD math: the discrepancy losses (loss=entropy, l1, skl) against PyTorch, the
+ * plugin's layers inside a real Darknet network (unlabeled, labeled and inference passes,
+ * the L1 score, the split's gradient sum and its step-A block), and Darknet's whole backward
+ * pass against central finite differences of the losses it reports.
  *
- * Reference numbers come from tests/fixtures/discrepancy.txt (PyTorch autograd in float64,
- * made by tests/fixtures/make_discrepancy_fixtures.py) or from finite differences; the
- * formulas re-derived here in double only check the layers' plumbing inside the network. */
+ * Reference numbers come from tests/fixtures/discrepancy.txt and discrepancy_losses.txt
+ * (PyTorch autograd in float64, made by tests/fixtures/make_discrepancy_fixtures.py) or from
+ * finite differences; the formulas re-derived here in double only check the layers'
+ * plumbing inside the network. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,10 +27,11 @@
 
 typedef struct disc_case {
     char name[64];
+    int kind; /* an mcd_loss_kind; MCD_LOSS_ENTROPY in discrepancy.txt */
     int B, K, active, saturated;
     float margin, weight;
     float *z1, *z2, *p1, *p2; /* z: read for completeness, the C side takes p */
-    double loss, h1, h2;
+    double loss, dist, h1, h2; /* dist: D, the discrepancy the loss hinges on */
     double *g1, *g2; /* dL/dz, PyTorch's sign */
 } disc_case;
 
@@ -81,8 +83,9 @@ static void free_cases(disc_case *c, int n)
     free(c);
 }
 
-/* Returns the cases (NULL on a malformed file), their number in *n. */
-static disc_case *read_fixtures(const char *path, int *n)
+/* Returns the cases (NULL on a malformed file), their number in *n. with_loss: the format
+ * of discrepancy_losses.txt (each case names its loss and gives D), else discrepancy.txt. */
+static disc_case *read_fixtures(const char *path, int with_loss, int *n)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -94,15 +97,21 @@ static disc_case *read_fixtures(const char *path, int *n)
     if (ok) cases = calloc(*n, sizeof *cases);
     for (int i = 0; ok && i < *n; ++i) {
         disc_case *c = &cases[i];
-        ok = expect(f, "case") &&
-             fscanf(f, "%63s %d %d %f %f %d %d", c->name, &c->B, &c->K, &c->margin, &c->weight,
-                    &c->active, &c->saturated) == 7 && c->B > 0 && c->K > 1;
+        char loss[16] = "entropy";
+        ok = expect(f, "case") && fscanf(f, "%63s", c->name) == 1 &&
+             (!with_loss || fscanf(f, "%15s", loss) == 1) &&
+             (c->kind = mcd_loss_kind_parse(loss)) >= 0 &&
+             fscanf(f, "%d %d %f %f %d %d", &c->B, &c->K, &c->margin, &c->weight, &c->active,
+                    &c->saturated) == 6 && c->B > 0 && c->K > 1;
         int bk = ok ? c->B * c->K : 0;
         ok = ok && read_floats(f, "z1", &c->z1, bk) && read_floats(f, "z2", &c->z2, bk) &&
              read_floats(f, "p1", &c->p1, bk) && read_floats(f, "p2", &c->p2, bk) &&
-             expect(f, "loss") && fscanf(f, "%lf %lf %lf", &c->loss, &c->h1, &c->h2) == 3 &&
+             expect(f, "loss") && fscanf(f, "%lf", &c->loss) == 1 &&
+             (!with_loss || fscanf(f, "%lf", &c->dist) == 1) &&
+             fscanf(f, "%lf %lf", &c->h1, &c->h2) == 2 &&
              read_doubles(f, "g1", &c->g1, bk) && read_doubles(f, "g2", &c->g2, bk) &&
              expect(f, "end");
+        if (ok && !with_loss) c->dist = c->h1 - c->h2;
         if (!ok) printf("\n%s: malformed case %d\n", path, i);
     }
     fclose(f);
@@ -119,7 +128,11 @@ static disc_case *read_fixtures(const char *path, int *n)
  * wrong term or factor. A delta entry w/B p_k (log p_k + H) moves by at most about
  * w/B u (H + 2) <= w/B u (log K + 2) when p is rounded: that bound (x3) is the absolute
  * tolerance; where log p_k + H ~ 0 the relative precision is lost, never the absolute one.
- * Elsewhere 1e-4 relative. */
+ * Elsewhere 1e-4 relative. The other losses' deltas are w/B (u_k - p_k sum_j u_j)
+ * (discrepancy_layer.c): for l1, u_k = +-p_k, which rounding moves by at most
+ * w/B u (p_k + p_k sum_j p_j) <= 2 w/B u (bound: 4 w/B u); for skl,
+ * u_k = p_k r_k + (p1_k - p2_k) with r_k the floored log ratio, moved by at most
+ * u (|r_k| + 4) p_k, so w/B u (max |r| + 6) bounds the delta's. */
 #define LOSS_ATOL 1e-6
 #define LOSS_RTOL 2e-6
 #define GRAD_ROUNDING 2e-7 /* ~3 u */
@@ -132,17 +145,48 @@ static int all_finite_f(const float *x, int n)
     return 1;
 }
 
+/* The loss under test: mcd_discrepancy_loss (of_kind 0: the entropy loss's own entry) or
+ * mcd_discrepancy_loss_of with the case's loss. */
+static float run_loss(const disc_case *c, int of_kind, float *d1, float *d2,
+                      mcd_discrepancy_figures *fig)
+{
+    if (of_kind)
+        return mcd_discrepancy_loss_of(c->kind, c->p1, c->p2, c->B, c->K, c->margin, c->weight,
+                                       d1, d2, fig);
+    float L = mcd_discrepancy_loss(c->p1, c->p2, c->B, c->K, c->margin, c->weight, d1, d2,
+                                   &fig->h1, &fig->h2);
+    fig->distance = fig->h1 - fig->h2;
+    return L;
+}
+
+/* The largest |log max(p1, floor) - log max(p2, floor)| of a case (skl's log ratios). */
+static double max_log_ratio(const disc_case *c)
+{
+    double r = 0;
+    for (int i = 0; i < c->B * c->K; ++i)
+        r = fmax(r, fabs(log(fmax(c->p1[i], MCD_SKL_FLOOR)) - log(fmax(c->p2[i], MCD_SKL_FLOOR))));
+    return r;
+}
+
+/* The absolute tolerance of a case's deltas (see above). */
+static double grad_atol(const disc_case *c)
+{
+    if (c->kind == MCD_LOSS_L1) return GRAD_ROUNDING * c->weight * 4 / c->B;
+    if (c->kind == MCD_LOSS_SKL) return GRAD_ROUNDING * c->weight * (max_log_ratio(c) + 6) / c->B;
+    return GRAD_ROUNDING * c->weight * (log(c->K) + 2) / c->B;
+}
+
 /* Compares one case; prints what differs (at most a few entries per array). */
-static int check_case(const disc_case *c)
+static int check_case(const disc_case *c, int of_kind)
 {
     int n = c->B * c->K, bad = 0;
     float *d1 = malloc(sizeof(float) * n), *d2 = malloc(sizeof(float) * n);
-    float h1, h2;
-    float L = mcd_discrepancy_loss(c->p1, c->p2, c->B, c->K, c->margin, c->weight, d1, d2,
-                                   &h1, &h2);
+    mcd_discrepancy_figures fig;
+    float L = run_loss(c, of_kind, d1, d2, &fig);
     const struct { const char *what; double got, want; } scalars[] = {
-        {"L", L, c->loss}, {"mean H1", h1, c->h1}, {"mean H2", h2, c->h2}};
-    for (int i = 0; i < 3; ++i)
+        {"L", L, c->loss}, {"D", fig.distance, c->dist}, {"mean H1", fig.h1, c->h1},
+        {"mean H2", fig.h2, c->h2}};
+    for (int i = 0; i < 4; ++i)
         if (!isfinite(scalars[i].got) ||
             !test_close(scalars[i].got, scalars[i].want, LOSS_ATOL, LOSS_RTOL)) {
             printf("\n%s: %s = %.9g, PyTorch %.9g (diff %.3g)", c->name, scalars[i].what,
@@ -152,7 +196,7 @@ static int check_case(const disc_case *c)
     const float *got[2] = {d1, d2};
     const double *want[2] = {c->g1, c->g2};
     for (int h = 0; h < 2; ++h) {
-        double atol = GRAD_ROUNDING * c->weight * (log(c->K) + 2) / c->B;
+        double atol = grad_atol(c);
         int shown = 0;
         for (int i = 0; i < n; ++i) {
             double expect_delta = -want[h][i]; /* Darknet's delta = -dL/dz */
@@ -166,11 +210,10 @@ static int check_case(const disc_case *c)
             bad += !ok;
         }
     }
-    /* the deltas are optional outputs: without them, the same loss and entropies */
-    float h1n, h2n;
-    float Ln = mcd_discrepancy_loss(c->p1, c->p2, c->B, c->K, c->margin, c->weight, NULL, NULL,
-                                    &h1n, &h2n);
-    if (Ln != L || h1n != h1 || h2n != h2) {
+    /* the deltas are optional outputs: without them, the same loss and figures */
+    mcd_discrepancy_figures fn;
+    float Ln = run_loss(c, of_kind, NULL, NULL, &fn);
+    if (Ln != L || fn.h1 != fig.h1 || fn.h2 != fig.h2 || fn.distance != fig.distance) {
         printf("\n%s: NULL deltas change the result", c->name);
         ++bad;
     }
@@ -182,14 +225,14 @@ static int check_case(const disc_case *c)
 static void test_loss_against_pytorch(void)
 {
     int n = 0;
-    disc_case *cases = read_fixtures(FIXTURE_DIR "/discrepancy.txt", &n);
+    disc_case *cases = read_fixtures(FIXTURE_DIR "/discrepancy.txt", 0, &n);
     CU_ASSERT_PTR_NOT_NULL_FATAL(cases);
     int active = 0, inactive = 0, saturated = 0, bad_cases = 0;
     for (int i = 0; i < n; ++i) {
         active += cases[i].active;
         inactive += !cases[i].active;
         saturated += cases[i].saturated;
-        int bad = check_case(&cases[i]);
+        int bad = check_case(&cases[i], 0);
         if (bad) printf("\n%s: %d values differ from PyTorch\n", cases[i].name, bad);
         bad_cases += bad != 0;
     }
@@ -202,25 +245,75 @@ static void test_loss_against_pytorch(void)
     free_cases(cases, n);
 }
 
-/* Saturated probabilities (exact 0s and 1s) give finite values; entropies stay in range. */
-static void test_loss_saturated_finite(void)
+/* Every loss of discrepancy_losses.txt against PyTorch, through mcd_discrepancy_loss_of
+ * (for entropy: the same numbers as mcd_discrepancy_loss, which it calls). */
+static void test_losses_against_pytorch(void)
 {
     int n = 0;
-    disc_case *cases = read_fixtures(FIXTURE_DIR "/discrepancy.txt", &n);
+    disc_case *cases = read_fixtures(FIXTURE_DIR "/discrepancy_losses.txt", 1, &n);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cases);
+    int count[3] = {0}, active[3] = {0}, inactive[3] = {0}, saturated[3] = {0}, bad_cases = 0;
+    for (int i = 0; i < n; ++i) {
+        int k = cases[i].kind;
+        ++count[k];
+        active[k] += cases[i].active;
+        inactive[k] += !cases[i].active;
+        saturated[k] += cases[i].saturated;
+        int bad = check_case(&cases[i], 1);
+        if (bad) printf("\n%s: %d values differ from PyTorch\n", cases[i].name, bad);
+        bad_cases += bad != 0;
+    }
+    CU_ASSERT_EQUAL(bad_cases, 0);
+    /* the fixture covers what it promises, for each new loss; entropy is there too */
+    for (int k = MCD_LOSS_L1; k <= MCD_LOSS_SKL; ++k) {
+        CU_ASSERT(count[k] >= 30);
+        CU_ASSERT(active[k] >= 20);
+        CU_ASSERT(inactive[k] >= 5);
+        CU_ASSERT(saturated[k] >= 7);
+    }
+    CU_ASSERT(count[MCD_LOSS_ENTROPY] >= 4 && inactive[MCD_LOSS_ENTROPY] >= 1);
+    free_cases(cases, n);
+}
+
+/* D's range for a loss: the entropy gap in [-log K, log K], the L1 distance in [0, 2], the
+ * symmetric KL with its floor in [0, 2 log(1/floor)]. */
+static int distance_in_range(int kind, float d, int K)
+{
+    double hi = kind == MCD_LOSS_L1 ? 2 : kind == MCD_LOSS_SKL ? -2 * log(MCD_SKL_FLOOR) : log(K);
+    double lo = kind == MCD_LOSS_ENTROPY ? -hi : 0;
+    return d >= lo - 1e-6 * hi && d <= hi * (1 + 1e-6);
+}
+
+/* Saturated probabilities (exact 0s and 1s) give finite values; entropies and D stay in
+ * range. */
+static void saturated_finite(const char *path, int with_loss)
+{
+    int n = 0;
+    disc_case *cases = read_fixtures(path, with_loss, &n);
     CU_ASSERT_PTR_NOT_NULL_FATAL(cases);
     for (int i = 0; i < n; ++i) {
         const disc_case *c = &cases[i];
         int bk = c->B * c->K;
-        float *d = malloc(sizeof(float) * 2 * bk), h1, h2;
-        float L = mcd_discrepancy_loss(c->p1, c->p2, c->B, c->K, c->margin, c->weight, d,
-                                       d + bk, &h1, &h2);
-        int ok = isfinite(L) && L >= 0 && all_finite_f(d, 2 * bk) && h1 >= 0 && h2 >= 0 &&
-                 h1 <= logf((float)c->K) * (1 + 1e-6f) && h2 <= logf((float)c->K) * (1 + 1e-6f);
-        if (!ok) printf("\n%s: L %g, H1 %g, H2 %g, or a delta not finite\n", c->name, L, h1, h2);
+        float *d = malloc(sizeof(float) * 2 * bk);
+        mcd_discrepancy_figures fig;
+        float L = run_loss(c, with_loss, d, d + bk, &fig);
+        float hmax = logf((float)c->K) * (1 + 1e-6f);
+        int ok = isfinite(L) && L >= 0 && all_finite_f(d, 2 * bk) && fig.h1 >= 0 &&
+                 fig.h2 >= 0 && fig.h1 <= hmax && fig.h2 <= hmax &&
+                 distance_in_range(c->kind, fig.distance, c->K);
+        if (!ok)
+            printf("\n%s: L %g, H1 %g, H2 %g, D %g, or a delta not finite\n", c->name, L,
+                   fig.h1, fig.h2, fig.distance);
         CU_ASSERT(ok);
         free(d);
     }
     free_cases(cases, n);
+}
+
+static void test_loss_saturated_finite(void)
+{
+    saturated_finite(FIXTURE_DIR "/discrepancy.txt", 0);
+    saturated_finite(FIXTURE_DIR "/discrepancy_losses.txt", 1);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -244,9 +337,12 @@ static const int labels[NB] = {0, 2, 3};
  * margin > log K keeps the hinge active for any probabilities: no kink anywhere. */
 enum head_kind { HEAD_CONNECTED, HEAD_CONV1X1 };
 
-static network *make_net(float margin, float weight, enum head_kind kind, mcd_layout *m)
+/* loss: the value of [mcd_discrepancy] loss=, or NULL for a cfg without the key. */
+static network *make_net_loss(const char *loss, float margin, float weight,
+                              enum head_kind kind, mcd_layout *m)
 {
-    char head[128], cfg[1024];
+    char head[128], cfg[1024], loss_key[32] = "";
+    if (loss) snprintf(loss_key, sizeof loss_key, "loss=%s\n", loss);
     if (kind == HEAD_CONV1X1)
         snprintf(head, sizeof head,
                  "[convolutional]\nfilters=%d\nsize=1\nstride=1\nactivation=linear\n", NK);
@@ -257,8 +353,8 @@ static network *make_net(float margin, float weight, enum head_kind kind, mcd_la
              "[convolutional]\nfilters=3\nsize=3\nstride=1\npad=1\nactivation=logistic\n"
              "[connected]\noutput=%d\nactivation=tanh\n"
              "[mcd_split]\n%s[softmax]\n"
-             "[mcd_discrepancy]\nmargin=%g\nweight=%g\n[mcd_l1]\n",
-             NB, IMG_H, IMG_W, IMG_C, FEATURES, head, margin, weight);
+             "[mcd_discrepancy]\n%smargin=%g\nweight=%g\n[mcd_l1]\n",
+             NB, IMG_H, IMG_W, IMG_C, FEATURES, head, loss_key, margin, weight);
     srand(1234); /* Darknet's weight init draws from rand() */
     const char *path = test_write_temp(cfg);
     network *net = mcd_parse_network_cfg(path);
@@ -273,6 +369,11 @@ static network *make_net(float margin, float weight, enum head_kind kind, mcd_la
         return NULL;
     }
     return net;
+}
+
+static network *make_net(float margin, float weight, enum head_kind kind, mcd_layout *m)
+{
+    return make_net_loss(NULL, margin, weight, kind, m);
 }
 
 /* Indices of the layers with weights in make_net's network (head 1, head 2: either kind). */
@@ -397,6 +498,68 @@ static void test_network_unlabeled_pass(void)
     free_network(net);
 }
 
+/* The l1 and skl losses inside the network: the layer runs the cfg's loss on the softmax
+ * layers' outputs, reports B * L_u, the entropies and D (re-derived here from those outputs),
+ * and hands B times the loss's delta to each head's softmax; a labeled pass has none. */
+static void network_loss_pass(const char *loss, int kind)
+{
+    const float margin = 5, weight = 1.5f;
+    mcd_layout m;
+    network *net = make_net_loss(loss, margin, weight, HEAD_CONNECTED, &m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    layer *d = &net->layers[m.discrepancy], *s1 = &net->layers[m.softmax1],
+          *s2 = &net->layers[m.softmax2];
+    CU_ASSERT_EQUAL(mcd_discrepancy_loss_kind(d), kind);
+    float x[NB * NIN];
+    make_input(x);
+    run_pass(net, x, 0, 1, 1);
+    double D = 0, m1 = 0, m2 = 0;
+    for (int b = 0; b < NB; ++b) {
+        m1 += entropy_d(s1->output + b * NK) / NB;
+        m2 += entropy_d(s2->output + b * NK) / NB;
+        for (int k = 0; k < NK; ++k) {
+            double a = s1->output[b * NK + k], c = s2->output[b * NK + k];
+            D += (kind == MCD_LOSS_L1 ? fabs(a - c) : (a - c) * (log(a) - log(c))) / NB;
+        }
+    }
+    double L = weight * fmax(0, margin - D);
+    CU_ASSERT(D > 1e-3 && L > 0);
+    CU_ASSERT(test_close(d->cost[0], NB * L, 1e-6, 1e-6));
+    CU_ASSERT(test_close(mcd_discrepancy_distance(d), D, 1e-6, 1e-6));
+    CU_ASSERT(test_close(mcd_discrepancy_mean_entropy(d, 1), m1, 1e-6, 1e-6));
+    CU_ASSERT(test_close(mcd_discrepancy_mean_entropy(d, 2), m2, 1e-6, 1e-6));
+    float g1[NB * NK], g2[NB * NK];
+    mcd_discrepancy_figures fig;
+    mcd_discrepancy_loss_of(kind, s1->output, s2->output, NB, NK, margin, weight, g1, g2, &fig);
+    CU_ASSERT(any_nonzero(g1, NB * NK) && any_nonzero(g2, NB * NK));
+    int bad = 0;
+    for (int i = 0; i < NB * NK; ++i)
+        bad += !test_close(s1->delta[i], NB * g1[i], 1e-7, 1e-6) ||
+               !test_close(s2->delta[i], NB * g2[i], 1e-7, 1e-6);
+    CU_ASSERT_EQUAL(bad, 0);
+    /* labeled pass: no discrepancy term */
+    run_pass(net, x, 1, 1, 1);
+    CU_ASSERT_EQUAL(d->cost[0], 0.0f);
+    CU_ASSERT(!any_nonzero(d->delta, 2 * NK * NB));
+    free_network(net);
+}
+
+static void test_network_l1_skl_pass(void)
+{
+    network_loss_pass("l1", MCD_LOSS_L1);
+    network_loss_pass("skl", MCD_LOSS_SKL);
+    /* entropy, named or not, is the same layer */
+    mcd_layout m;
+    network *net = make_net_loss("entropy", 1, 1, HEAD_CONNECTED, &m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    CU_ASSERT_EQUAL(mcd_discrepancy_loss_kind(&net->layers[m.discrepancy]), MCD_LOSS_ENTROPY);
+    free_network(net);
+    net = make_net(1, 1, HEAD_CONNECTED, &m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    CU_ASSERT_EQUAL(mcd_discrepancy_loss_kind(&net->layers[m.discrepancy]), MCD_LOSS_ENTROPY);
+    free_network(net);
+}
+
 static void test_network_labeled_pass(void)
 {
     mcd_layout m;
@@ -433,12 +596,13 @@ static void test_network_labeled_pass(void)
     free_network(net);
 }
 
-/* Head 1 uniform, head 2 nearly one-hot: gap = log NK > margin, the hinge is inactive and no
+/* Head 1 uniform, head 2 nearly one-hot: D > margin for every loss (gap = log NK = 1.39 >
+ * 0.5; L1 = 2 - 2/NK = 1.5 > 1; symmetric KL ~ 20 > 1), the hinge is inactive and no
  * gradient reaches any weight. */
-static void test_network_inactive_hinge(void)
+static void inactive_hinge(const char *loss, float margin, double want_distance)
 {
     mcd_layout m;
-    network *net = make_net(0.5f, 1, HEAD_CONNECTED, &m);
+    network *net = make_net_loss(loss, margin, 1, HEAD_CONNECTED, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(net);
     layer *fc1 = &net->layers[HEAD1_FC], *fc2 = &net->layers[HEAD2_FC];
     memset(fc1->weights, 0, sizeof(float) * nweights(fc1));
@@ -452,6 +616,8 @@ static void test_network_inactive_hinge(void)
     layer *d = &net->layers[m.discrepancy];
     CU_ASSERT(test_close(mcd_discrepancy_mean_entropy(d, 1), log(NK), 1e-6, 1e-6));
     CU_ASSERT(mcd_discrepancy_mean_entropy(d, 2) < 1e-9);
+    CU_ASSERT(mcd_discrepancy_distance(d) > margin);
+    if (want_distance > 0) CU_ASSERT(test_close(mcd_discrepancy_distance(d), want_distance, 1e-6, 1e-6));
     CU_ASSERT_EQUAL(d->cost[0], 0.0f);
     for (int i = 0; i < net->n; ++i) {
         layer *l = &net->layers[i];
@@ -463,11 +629,19 @@ static void test_network_inactive_hinge(void)
     free_network(net);
 }
 
-/* Logits +-200 and +80: float32 softmax outputs exact 0s and 1s; nothing may become NaN. */
-static void test_network_saturated_finite(void)
+static void test_network_inactive_hinge(void)
+{
+    inactive_hinge(NULL, 0.5f, log(NK));
+    inactive_hinge("l1", 1, 2 - 2.0 / NK);
+    inactive_hinge("skl", 1, 0);
+}
+
+/* Logits +-200 and +80: float32 softmax outputs exact 0s and 1s; nothing may become NaN.
+ * The margin keeps the hinge active (skl's D reaches ~20 here, below 40). */
+static void saturated_network(const char *loss, float margin)
 {
     mcd_layout m;
-    network *net = make_net(5, 1, HEAD_CONNECTED, &m);
+    network *net = make_net_loss(loss, margin, 1, HEAD_CONNECTED, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(net);
     layer *fc1 = &net->layers[HEAD1_FC], *fc2 = &net->layers[HEAD2_FC];
     fc1->biases[0] = 80; /* p1: ~1, exp(-80) ~ 2e-35 (tiny, not 0), exactly 0 */
@@ -494,6 +668,13 @@ static void test_network_saturated_finite(void)
     CU_ASSERT(ok);
     CU_ASSERT(net->layers[m.discrepancy].cost[0] > 0);
     free_network(net);
+}
+
+static void test_network_saturated_finite(void)
+{
+    saturated_network(NULL, 5);
+    saturated_network("l1", 5);
+    saturated_network("skl", 40);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -687,20 +868,37 @@ typedef struct fd_target {
     enum loss_kind kind;
 } fd_target;
 
-static void gradient_check_heads(const char *label, enum head_kind kind, int labeled,
-                                 int block_head2, const fd_target *t, int nt)
+/* The smallest |p1_bk - p2_bk| of the last pass: l1's kinks are where it is 0. */
+static double min_head_difference(const network *net, const mcd_layout *m)
+{
+    const float *p1 = net->layers[m->softmax1].output, *p2 = net->layers[m->softmax2].output;
+    double least = INFINITY;
+    for (int i = 0; i < NB * NK; ++i) least = fmin(least, fabs((double)p1[i] - p2[i]));
+    return least;
+}
+
+/* loss: [mcd_discrepancy] loss= (NULL: the default). Margin 5 keeps every loss's hinge
+ * active for these heads (l1's D is below 2, the others' well below 5 at this init). */
+static void gradient_check_heads(const char *label, const char *loss, enum head_kind kind,
+                                 int labeled, int block_head2, const fd_target *t, int nt)
 {
     char name[96];
     snprintf(name, sizeof name, "%s, %s heads", label,
              kind == HEAD_CONV1X1 ? "1x1 [convolutional]" : "[connected]");
     mcd_layout m;
-    network *net = make_net(5, 1.5f, kind, &m);
+    network *net = make_net_loss(loss, 5, 1.5f, kind, &m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(net);
     float x[NB * NIN];
     make_input(x);
     mcd_block_head2(net, &m, block_head2);
     zero_updates(net);
     run_pass(net, x, labeled, 1, 1);
+    if (!labeled) {
+        const layer *d = &net->layers[m.discrepancy];
+        CU_ASSERT(d->cost[0] > 0 && mcd_discrepancy_distance(d) < 4);
+        /* an eps step moves p by ~1e-3: no |p1 - p2| kink within reach */
+        if (loss && strcmp(loss, "l1") == 0) CU_ASSERT(min_head_difference(net, &m) > 5e-3);
+    }
     for (int j = 0; j < nt; ++j) {
         layer *l = &net->layers[t[j].layer];
         char what[160];
@@ -722,15 +920,29 @@ static void gradient_check_heads(const char *label, enum head_kind kind, int lab
 static void gradient_check(const char *label, int labeled, int block_head2, const fd_target *t,
                            int nt)
 {
-    gradient_check_heads(label, HEAD_CONNECTED, labeled, block_head2, t, nt);
-    gradient_check_heads(label, HEAD_CONV1X1, labeled, block_head2, t, nt);
+    gradient_check_heads(label, NULL, HEAD_CONNECTED, labeled, block_head2, t, nt);
+    gradient_check_heads(label, NULL, HEAD_CONV1X1, labeled, block_head2, t, nt);
 }
+
+static const fd_target unlabeled_targets[] = {{CONV, LOSS_UNLABELED}, {TRUNK_FC, LOSS_UNLABELED},
+                                              {HEAD1_FC, LOSS_UNLABELED},
+                                              {HEAD2_FC, LOSS_UNLABELED}};
 
 static void test_fd_unlabeled(void)
 {
-    const fd_target t[] = {{CONV, LOSS_UNLABELED}, {TRUNK_FC, LOSS_UNLABELED},
-                           {HEAD1_FC, LOSS_UNLABELED}, {HEAD2_FC, LOSS_UNLABELED}};
-    gradient_check("unlabeled L_u", 0, 0, t, 4);
+    gradient_check("unlabeled L_u", 0, 0, unlabeled_targets, 4);
+}
+
+static void test_fd_unlabeled_l1(void)
+{
+    gradient_check_heads("unlabeled L_u, loss=l1", "l1", HEAD_CONNECTED, 0, 0, unlabeled_targets, 4);
+    gradient_check_heads("unlabeled L_u, loss=l1", "l1", HEAD_CONV1X1, 0, 0, unlabeled_targets, 4);
+}
+
+static void test_fd_unlabeled_skl(void)
+{
+    gradient_check_heads("unlabeled L_u, loss=skl", "skl", HEAD_CONNECTED, 0, 0, unlabeled_targets, 4);
+    gradient_check_heads("unlabeled L_u, loss=skl", "skl", HEAD_CONV1X1, 0, 0, unlabeled_targets, 4);
 }
 
 static void test_fd_labeled(void)
@@ -753,14 +965,18 @@ int add_discrepancy_suite(void)
     CU_pSuite s = test_add_suite("discrepancy math");
     if (!s) return -1;
     return !CU_add_test(s, "loss, entropies, delta vs PyTorch fixtures", test_loss_against_pytorch) ||
+           !CU_add_test(s, "losses entropy, l1, skl vs PyTorch fixtures", test_losses_against_pytorch) ||
            !CU_add_test(s, "saturated probabilities: finite, in range", test_loss_saturated_finite) ||
            !CU_add_test(s, "network, unlabeled pass: L_u and its delta", test_network_unlabeled_pass) ||
+           !CU_add_test(s, "network, loss=l1 and skl: L_u, D and delta", test_network_l1_skl_pass) ||
            !CU_add_test(s, "network, labeled pass: no L_u, heads' CE", test_network_labeled_pass) ||
            !CU_add_test(s, "network, inactive hinge: no gradient", test_network_inactive_hinge) ||
            !CU_add_test(s, "network, saturated logits: no NaN/Inf", test_network_saturated_finite) ||
            !CU_add_test(s, "mcd_l1 = sum |p1 - p2| in [0, 2]", test_l1_score) ||
            !CU_add_test(s, "split: trunk gets head 1 + head 2, step A blocks 2", test_split_gradient_sum) ||
            !CU_add_test(s, "finite differences: unlabeled L_u", test_fd_unlabeled) ||
+           !CU_add_test(s, "finite differences: unlabeled L_u, loss=l1", test_fd_unlabeled_l1) ||
+           !CU_add_test(s, "finite differences: unlabeled L_u, loss=skl", test_fd_unlabeled_skl) ||
            !CU_add_test(s, "finite differences: labeled CE1 + CE2", test_fd_labeled) ||
            !CU_add_test(s, "finite differences: step A, head 2 blocked", test_fd_step_a);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "darknet.h"
+#include "layers/discrepancy_layer.h"
 #include "network/darknet_parser.h"
 #include "util/mcd_error.h"
 #include "network/mcd_network.h"
@@ -70,6 +71,30 @@ static void test_symmetric_layout(void)
     CU_ASSERT(memcmp(c1->weights, c2->weights, 12 * sizeof(float)) != 0);
     CU_ASSERT_EQUAL(net->layers[m.head2].inputs, net->layers[m.split].outputs);
     free_network(net);
+}
+
+/* [mcd_discrepancy] loss=: entropy when absent, l1 and skl when named. */
+static void test_discrepancy_loss_key(void)
+{
+    const char *names[] = {NULL, "entropy", "l1", "skl"};
+    const int kinds[] = {MCD_LOSS_ENTROPY, MCD_LOSS_ENTROPY, MCD_LOSS_L1, MCD_LOSS_SKL};
+    for (int i = 0; i < 4; ++i) {
+        char cfg[512], key[32] = "";
+        if (names[i]) snprintf(key, sizeof key, "loss=%s\n", names[i]);
+        snprintf(cfg, sizeof cfg, "%s%s%s%s%s%s", NET TRUNK, "[mcd_split]\n", HEAD,
+                 "[mcd_discrepancy]\n", key, "margin=0.7\n[mcd_l1]\n");
+        network *net = mcd_parse_network_cfg(test_write_temp(cfg));
+        if (!net) printf("\nloss=%s: %s\n", names[i] ? names[i] : "(absent)", mcd_last_error());
+        CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+        mcd_layout m;
+        CU_ASSERT_EQUAL_FATAL(mcd_find_layout(net, &m), 0);
+        const layer *d = &net->layers[m.discrepancy];
+        CU_ASSERT_EQUAL(mcd_discrepancy_loss_kind(d), kinds[i]);
+        CU_ASSERT_STRING_EQUAL(mcd_loss_kind_name(mcd_discrepancy_loss_kind(d)),
+                               names[i] ? names[i] : "entropy");
+        CU_ASSERT_EQUAL(mcd_discrepancy_margin(d), 0.7f);
+        free_network(net);
+    }
 }
 
 static void test_asymmetric_layout(void)
@@ -146,6 +171,10 @@ static const bad_cfg bad_cfgs[] = {
      {"[mcd_discrepancy]", "margin=nan", "not a finite number"}},
     {"weight negative", NET TRUNK "[mcd_split]\n" HEAD "[mcd_discrepancy]\nweight=-1\n[mcd_l1]\n",
      {"[mcd_discrepancy]", "weight", ">= 0"}},
+    {"loss not a loss", NET TRUNK "[mcd_split]\n" HEAD "[mcd_discrepancy]\nloss=bogus\n[mcd_l1]\n",
+     {"[mcd_discrepancy]:", "loss=bogus", ":17:"}},
+    {"loss in capitals", NET TRUNK "[mcd_split]\n" HEAD "[mcd_discrepancy]\nloss=L1\n[mcd_l1]\n",
+     {"[mcd_discrepancy]", "loss=L1", "entropy (the default), l1 or skl"}},
     {"unknown key in plugin section",
      NET TRUNK "[mcd_split]\n" HEAD "[mcd_discrepancy]\nmargn=1\n[mcd_l1]\n",
      {"[mcd_discrepancy]", "unknown key", "margn"}},
@@ -305,6 +334,7 @@ int add_parser_suite(void)
     return !CU_add_test(s, "every cfg in cfg/ parses", test_shipped_cfgs_parse) ||
            !CU_add_test(s, "symmetric heads: layout, independent init", test_symmetric_layout) ||
            !CU_add_test(s, "asymmetric heads: layout", test_asymmetric_layout) ||
+           !CU_add_test(s, "[mcd_discrepancy] loss= entropy, l1, skl", test_discrepancy_loss_key) ||
            !CU_add_test(s, "stock cfg: same network as Darknet's parser", test_stock_cfg_unchanged) ||
            !CU_add_test(s, "bad cfgs: error names file, line, section, key", test_bad_cfgs_api) ||
            !CU_add_test(s, "missing cfg file", test_missing_cfg) ||

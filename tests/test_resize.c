@@ -189,7 +189,7 @@ static void test_mcd_layers_resize(void)
     /* [mcd_discrepancy] and [mcd_l1]: nothing depends on the image size, only the class
      * count of the heads (layers 0 and 1 here) must stay */
     layer heads[3] = {{.outputs = 5}, {.outputs = 5}};
-    heads[2] = make_mcd_discrepancy_layer(3, 5, 0, 1, 1.f, 1.f);
+    heads[2] = make_mcd_discrepancy_layer(3, 5, 0, 1, 1.f, 1.f, MCD_LOSS_ENTROPY);
     network net = {.n = 3, .layers = heads};
     CU_ASSERT_EQUAL(resize_mcd_discrepancy_layer(&heads[2], &net), 0);
     heads[1].outputs = 6;

@@ -82,7 +82,8 @@ static void print_layout(const check_options *o, const network *net, const mcd_l
            count_params(net, m->split + 1, m->softmax1 + 1));
     printf("  head 2  layers %d-%d, %ld parameters\n", m->head2 + 1, m->softmax2,
            count_params(net, m->head2 + 1, m->softmax2 + 1));
-    printf("  classes %d, margin %g, weight %g\n", m->classes, mcd_discrepancy_margin(d),
+    printf("  classes %d, loss %s, margin %g, weight %g\n", m->classes,
+           mcd_loss_kind_name(mcd_discrepancy_loss_kind(d)), mcd_discrepancy_margin(d),
            mcd_discrepancy_weight(d));
     if (o->weights) printf("  weights %s: loaded, %zu images seen\n", o->weights, *net->seen);
 }

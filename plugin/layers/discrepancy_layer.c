@@ -11,14 +11,31 @@
 
 /* Fields of Darknet's layer struct used here: classes; input_layers[0..1], the heads'
  * softmax layers (as a route layer lists its sources); thresh = margin; scale = weight;
+ * joint = the loss (an mcd_loss_kind; Darknet's own code never reads joint);
  * cost[0] = B * L_u of the last pass (what Darknet reads), cost[1..2] = mean H(p1), mean H(p2)
- * of the last pass (free_layer frees cost, not loss). */
+ * of the last pass, cost[3] = its D, the discrepancy the loss hinges on (free_layer frees
+ * cost, not loss). None of these is in a weights file. */
+
+static const char *const loss_names[] = {"entropy", "l1", "skl"};
+#define NLOSSES ((int)(sizeof loss_names / sizeof loss_names[0]))
+
+const char *mcd_loss_kind_name(mcd_loss_kind kind)
+{
+    return (int)kind >= 0 && (int)kind < NLOSSES ? loss_names[kind] : "?";
+}
+
+int mcd_loss_kind_parse(const char *name)
+{
+    for (int i = 0; i < NLOSSES; ++i)
+        if (strcmp(name, loss_names[i]) == 0) return i;
+    return -1;
+}
 
 layer make_mcd_discrepancy_layer(int batch, int classes, int softmax1, int softmax2,
-                                 float margin, float weight)
+                                 float margin, float weight, mcd_loss_kind loss)
 {
-    fprintf(stderr, "mcd_discrepancy %4d,%4d      %4d classes, margin %g, weight %g\n",
-            softmax1, softmax2, classes, margin, weight);
+    fprintf(stderr, "mcd_discrepancy %4d,%4d      %4d classes, loss %s, margin %g, weight %g\n",
+            softmax1, softmax2, classes, mcd_loss_kind_name(loss), margin, weight);
     layer l = {0};
     l.type = MCD_DISCREPANCY;
     l.batch = batch;
@@ -29,12 +46,13 @@ layer make_mcd_discrepancy_layer(int batch, int classes, int softmax1, int softm
     l.out_c = l.outputs;
     l.thresh = margin;
     l.scale = weight;
+    l.joint = loss;
     l.input_layers = calloc(2, sizeof(int));
     l.input_layers[0] = softmax1;
     l.input_layers[1] = softmax2;
     l.output = calloc((size_t)l.outputs * batch, sizeof(float));
     l.delta = calloc((size_t)l.outputs * batch, sizeof(float));
-    l.cost = calloc(3, sizeof(float));
+    l.cost = calloc(4, sizeof(float));
     l.forward = forward_mcd_discrepancy_layer;
     l.backward = backward_mcd_discrepancy_layer;
 #ifdef GPU
@@ -68,6 +86,14 @@ static double entropy(const float *p, int classes, double *scratch)
     return mcd_entropy(scratch, classes);
 }
 
+/* An inactive hinge: L = 0 and no gradient (the deltas, where given, are zeroed). */
+static float inactive_hinge(float *delta1, float *delta2, size_t n)
+{
+    if (delta1) memset(delta1, 0, n * sizeof(float));
+    if (delta2) memset(delta2, 0, n * sizeof(float));
+    return 0;
+}
+
 float mcd_discrepancy_loss(const float *p1, const float *p2, int batch, int classes,
                            float margin, float weight, float *delta1, float *delta2,
                            float *h1, float *h2)
@@ -82,12 +108,9 @@ float mcd_discrepancy_loss(const float *p1, const float *p2, int batch, int clas
     double hinge = margin - (mean1 - mean2);
     *h1 = (float)mean1;
     *h2 = (float)mean2;
-    size_t n = (size_t)batch * classes;
     if (hinge <= 0) {
-        if (delta1) memset(delta1, 0, n * sizeof(float));
-        if (delta2) memset(delta2, 0, n * sizeof(float));
         if (scratch != small) free(scratch);
-        return 0;
+        return inactive_hinge(delta1, delta2, (size_t)batch * classes);
     }
     /* dH/dz_j = -p_j (log p_j + H). L = w (m - mean H1 + mean H2), so
      * dL/dz1 = +w/B p1 (log p1 + H1), dL/dz2 = -w/B p2 (log p2 + H2); delta = -dL/dz. */
@@ -101,6 +124,80 @@ float mcd_discrepancy_loss(const float *p1, const float *p2, int batch, int clas
             if (delta1) delta1[b * classes + k] = (float)(-s * g1);
             if (delta2) delta2[b * classes + k] = (float)(s * g2);
         }
+    }
+    if (scratch != small) free(scratch);
+    return (float)(weight * hinge);
+}
+
+/* One image's D for l1 or skl, and u1_k = p1_k dD/dp1_k, u2_k = p2_k dD/dp2_k (when u1 is
+ * not NULL): what the softmax's backward needs, dD/dz_j = u_j - p_j sum_k u_k. */
+static double row_distance(mcd_loss_kind kind, const float *p1, const float *p2, int classes,
+                           double *u1, double *u2)
+{
+    double d = 0;
+    for (int k = 0; k < classes; ++k) {
+        double a = p1[k], b = p2[k], diff = a - b;
+        if (kind == MCD_LOSS_L1) {
+            /* d|a - b|/da = sign(a - b), 0 where a = b */
+            double sign = diff > 0 ? 1.0 : diff < 0 ? -1.0 : 0.0;
+            d += fabs(diff);
+            if (u1) u1[k] = a * sign, u2[k] = -b * sign;
+        } else {
+            /* (a - b)(log a' - log b'), a' = max(a, floor): d/da = r + (a - b)/a above the
+             * floor, r below it (the floor is a constant) */
+            double r = log(fmax(a, MCD_SKL_FLOOR)) - log(fmax(b, MCD_SKL_FLOOR));
+            d += diff * r;
+            if (u1) {
+                u1[k] = a * r + (a > MCD_SKL_FLOOR ? diff : 0.0);
+                u2[k] = -b * r - (b > MCD_SKL_FLOOR ? diff : 0.0);
+            }
+        }
+    }
+    return d;
+}
+
+/* delta = -dL/dz for one head's image: L = w (m - mean_b D_b) while the hinge is active, so
+ * -dL/dz_j = (w/B) dD/dz_j = (w/B) (u_j - p_j sum_k u_k). */
+static void row_delta(const float *p, const double *u, int classes, double s, float *delta)
+{
+    double sum = 0;
+    for (int k = 0; k < classes; ++k) sum += u[k];
+    for (int k = 0; k < classes; ++k) delta[k] = (float)(s * (u[k] - p[k] * sum));
+}
+
+float mcd_discrepancy_loss_of(mcd_loss_kind kind, const float *p1, const float *p2, int batch,
+                              int classes, float margin, float weight, float *delta1,
+                              float *delta2, mcd_discrepancy_figures *fig)
+{
+    if (kind == MCD_LOSS_ENTROPY) {
+        float L = mcd_discrepancy_loss(p1, p2, batch, classes, margin, weight, delta1, delta2,
+                                       &fig->h1, &fig->h2);
+        fig->distance = fig->h1 - fig->h2;
+        return L;
+    }
+    double small[3 * 64], *scratch = classes <= 64 ? small : malloc(sizeof(double) * 3 * classes);
+    double *u1 = scratch + classes, *u2 = scratch + 2 * classes;
+    double sum = 0, sum1 = 0, sum2 = 0;
+    for (int b = 0; b < batch; ++b) {
+        const float *q1 = p1 + b * classes, *q2 = p2 + b * classes;
+        sum += row_distance(kind, q1, q2, classes, NULL, NULL);
+        sum1 += entropy(q1, classes, scratch);
+        sum2 += entropy(q2, classes, scratch);
+    }
+    double mean = sum / batch, hinge = margin - mean;
+    fig->h1 = (float)(sum1 / batch);
+    fig->h2 = (float)(sum2 / batch);
+    fig->distance = (float)mean;
+    if (hinge <= 0) {
+        if (scratch != small) free(scratch);
+        return inactive_hinge(delta1, delta2, (size_t)batch * classes);
+    }
+    double s = (double)weight / batch;
+    for (int b = 0; b < batch && (delta1 || delta2); ++b) {
+        const float *q1 = p1 + b * classes, *q2 = p2 + b * classes;
+        row_distance(kind, q1, q2, classes, u1, u2);
+        if (delta1) row_delta(q1, u1, classes, s, delta1 + b * classes);
+        if (delta2) row_delta(q2, u2, classes, s, delta2 + b * classes);
     }
     if (scratch != small) free(scratch);
     return (float)(weight * hinge);
@@ -125,8 +222,12 @@ void forward_mcd_discrepancy_layer(const layer l, network net)
         d1 = malloc((size_t)K * l.batch * sizeof(float));
         d2 = malloc((size_t)K * l.batch * sizeof(float));
     }
-    float cost = mcd_discrepancy_loss(p1, p2, l.batch, K, l.thresh, l.scale, d1, d2,
-                                      &l.cost[1], &l.cost[2]);
+    mcd_discrepancy_figures fig;
+    float cost = mcd_discrepancy_loss_of((mcd_loss_kind)l.joint, p1, p2, l.batch, K, l.thresh,
+                                         l.scale, d1, d2, &fig);
+    l.cost[1] = fig.h1;
+    l.cost[2] = fig.h2;
+    l.cost[3] = fig.distance;
     /* Darknet's batch-sum convention (see the header): B * L_u and -B * dL_u/dz */
     l.cost[0] = unlabeled ? cost * l.batch : 0;
     if (unlabeled) {
@@ -191,6 +292,16 @@ int resize_mcd_discrepancy_layer(layer *l, const network *net)
 float mcd_discrepancy_mean_entropy(const layer *l, int head)
 {
     return l->cost[head == 1 ? 1 : 2];
+}
+
+float mcd_discrepancy_distance(const layer *l)
+{
+    return l->cost[3];
+}
+
+mcd_loss_kind mcd_discrepancy_loss_kind(const layer *l)
+{
+    return (mcd_loss_kind)l->joint;
 }
 
 float mcd_discrepancy_margin(const layer *l)

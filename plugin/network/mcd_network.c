@@ -324,6 +324,13 @@ static int parse_plugin(parse_state *ps, build_step *st, size_params params, net
             mcd_set_error("%s:%d: [mcd_discrepancy]: weight=%g must be >= 0", f, s->line, weight);
             return -1;
         }
+        const char *loss_name = cfg_find_str(s, "loss");
+        int loss = loss_name ? mcd_loss_kind_parse(loss_name) : MCD_LOSS_ENTROPY;
+        if (loss < 0) {
+            mcd_set_error("%s:%d: [mcd_discrepancy]: loss=%s is not a loss: use entropy (the "
+                          "default), l1 or skl", f, s->line, loss_name);
+            return -1;
+        }
         int k1 = net->layers[*softmax1].outputs, k2 = net->layers[count - 1].outputs;
         if (k1 != k2) {
             mcd_set_error("%s:%d: [mcd_discrepancy]: the heads have different class counts: "
@@ -331,7 +338,8 @@ static int parse_plugin(parse_state *ps, build_step *st, size_params params, net
                           "output= in both heads' last layer)", f, s->line, k1, k2);
             return -1;
         }
-        *out = make_mcd_discrepancy_layer(params.batch, k1, *softmax1, count - 1, margin, weight);
+        *out = make_mcd_discrepancy_layer(params.batch, k1, *softmax1, count - 1, margin, weight,
+                                          (mcd_loss_kind)loss);
         break;
     }
     case SEC_L1:

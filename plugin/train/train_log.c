@@ -51,7 +51,7 @@ int mcd_train_log_open(mcd_train_log *log, const char *backup, const char *base,
     log->pretrain_batches = pretrain_batches;
     log->finetune_batches = finetune_batches;
     log->csv = open_csv(backup, base, "_train.csv",
-                        "phase,batch,ce1,ce2,l_u,h1,h2,acc1,lr,images_per_s");
+                        "phase,batch,ce1,ce2,l_u,h1,h2,acc1,lr,images_per_s,d_u");
     log->select_csv = open_csv(backup, base, "_select.csv",
                                "iteration,id_val_acc,l1_threshold,heldout_flagged,saved");
     return log->csv && log->select_csv ? 0 : -1;
@@ -69,23 +69,25 @@ void mcd_train_log_start(mcd_train_log *log)
     log->interval_start = mcd_now_seconds();
 }
 
-static void add_pass(mcd_pass_sums *s, double a, double b, double c)
+static void add_pass(mcd_pass_sums *s, double a, double b, double c, double d)
 {
     s->sum[0] += a;
     s->sum[1] += b;
     s->sum[2] += c;
+    s->sum[3] += d;
     s->n++;
 }
 
 void mcd_train_log_labeled(mcd_train_log *log, double ce1, double ce2, double acc, int images)
 {
-    add_pass(&log->labeled, ce1, ce2, acc);
+    add_pass(&log->labeled, ce1, ce2, acc, 0);
     log->images += images;
 }
 
-void mcd_train_log_unlabeled(mcd_train_log *log, double lu, double h1, double h2, int images)
+void mcd_train_log_unlabeled(mcd_train_log *log, double lu, double h1, double h2, double d,
+                             int images)
 {
-    add_pass(&log->unlabeled, lu, h1, h2);
+    add_pass(&log->unlabeled, lu, h1, h2, d);
     log->images += images;
 }
 
@@ -131,16 +133,18 @@ void mcd_train_log_progress(mcd_train_log *log, int finetune, size_t step, float
     double ce1 = mean_of(&log->labeled, 0), ce2 = mean_of(&log->labeled, 1);
     double acc = mean_of(&log->labeled, 2), lu = mean_of(&log->unlabeled, 0);
     double h1 = mean_of(&log->unlabeled, 1), h2 = mean_of(&log->unlabeled, 2);
+    double du = mean_of(&log->unlabeled, 3);
     double ips = dt > 0 ? log->images / dt : 0;
     if (finetune)
-        printf("finetune %6zu/%zu  ce1 %.4f ce2 %.4f  L_u %.4f  H1 %.3f H2 %.3f  acc1 %.3f"
-               "  lr %g  %.0f img/s  ETA %s\n", step, total, ce1, ce2, lu, h1, h2, acc, lr, ips, etas);
+        printf("finetune %6zu/%zu  ce1 %.4f ce2 %.4f  L_u %.4f  H1 %.3f H2 %.3f  D %.3f"
+               "  acc1 %.3f  lr %g  %.0f img/s  ETA %s\n", step, total, ce1, ce2, lu, h1, h2, du,
+               acc, lr, ips, etas);
     else
         printf("pretrain %6zu/%zu  ce1 %.4f ce2 %.4f  acc1 %.3f  lr %g  %.0f img/s  ETA %s\n",
                step, total, ce1, ce2, acc, lr, ips, etas);
     fflush(stdout);
-    fprintf(log->csv, "%s,%zu,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%g,%.1f\n",
-            finetune ? "finetune" : "pretrain", step, ce1, ce2, lu, h1, h2, acc, lr, ips);
+    fprintf(log->csv, "%s,%zu,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%g,%.1f,%.6f\n",
+            finetune ? "finetune" : "pretrain", step, ce1, ce2, lu, h1, h2, acc, lr, ips, du);
     fflush(log->csv);
     memset(&log->labeled, 0, sizeof log->labeled);
     memset(&log->unlabeled, 0, sizeof log->unlabeled);

@@ -12,9 +12,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Sums of a pass's three figures over the current interval, and the number of passes. */
+/* Sums of a pass's figures (three or four) over the current interval, and the number of
+ * passes. */
 typedef struct mcd_pass_sums {
-    double sum[3];
+    double sum[4];
     int n;
 } mcd_pass_sums;
 
@@ -22,7 +23,7 @@ typedef struct mcd_train_log {
     FILE *csv, *select_csv;
     size_t pretrain_batches, finetune_batches; /* the schedule, for the ETA */
     mcd_pass_sums labeled;   /* ce1, ce2, acc1 */
-    mcd_pass_sums unlabeled; /* L_u, H1, H2 */
+    mcd_pass_sums unlabeled; /* L_u, H1, H2, D */
     int steps;
     double interval_start, images;
     double time_pre, time_ft; /* seconds per step, measured */
@@ -38,9 +39,12 @@ void mcd_train_log_close(mcd_train_log *log);
 void mcd_train_log_start(mcd_train_log *log);
 
 /* One labeled pass (mean cross-entropies of the heads, head 1's accuracy), one unlabeled
- * pass (mean L_u and the heads' mean entropies), each over `images` images. */
+ * pass (mean L_u, the heads' mean entropies and D, the discrepancy L_u hinges on: H1 - H2,
+ * the mean L1 distance or the mean symmetric KL, as [mcd_discrepancy] loss= says), each
+ * over `images` images. D is the CSV's last column, d_u. */
 void mcd_train_log_labeled(mcd_train_log *log, double ce1, double ce2, double acc, int images);
-void mcd_train_log_unlabeled(mcd_train_log *log, double lu, double h1, double h2, int images);
+void mcd_train_log_unlabeled(mcd_train_log *log, double lu, double h1, double h2, double d,
+                             int images);
 
 /* One weight update (a batch of pre-training, an iteration of fine-tuning). */
 void mcd_train_log_step(mcd_train_log *log);

@@ -229,7 +229,8 @@ static int log_unlabeled_pass(trainer *t, network *net, int rows)
     double lu = dl->cost[0] / rows; /* the layer reports batch * L_u */
     if (!isfinite(lu)) return -1;
     mcd_train_log_unlabeled(&t->log, lu, mcd_discrepancy_mean_entropy(dl, 1),
-                            mcd_discrepancy_mean_entropy(dl, 2), rows);
+                            mcd_discrepancy_mean_entropy(dl, 2), mcd_discrepancy_distance(dl),
+                            rows);
     return 0;
 }
 
@@ -391,9 +392,11 @@ static int start_finetuning(trainer *t, size_t start)
                                    mcd_checkpoint_load_average(&t->ck, net, start,
                                                                t->tc.select_interval)))
         return -1;
+    const layer *dl = &net->layers[t->m.discrepancy];
     printf("fine-tuning: iterations %zu to %d (step A + step B each), lr %g, momentum %g, "
-           "decay %g, margin %g\n", start, t->tc.finetune_batches, net->learning_rate,
-           net->momentum, net->decay, mcd_discrepancy_margin(&net->layers[t->m.discrepancy]));
+           "decay %g, loss %s, margin %g\n", start, t->tc.finetune_batches, net->learning_rate,
+           net->momentum, net->decay, mcd_loss_kind_name(mcd_discrepancy_loss_kind(dl)),
+           mcd_discrepancy_margin(dl));
     if (t->tc.finetune_outliers > 0) {
         printf("synthetic outliers: %g of each unlabeled batch, made from %s (",
                t->tc.finetune_outliers, t->data.train_list);
