@@ -36,9 +36,9 @@ static const mcd_option options[] = {
      .max = 2147483647, .help = "override the cfg's finetune_batches"},
     {.name = "-retries", .kind = MCD_OPT_INT, .offset = offsetof(mcd_train_options, retries),
      .value = "N", .min = 0, .max = 100,
-     .help = "when the health check at the end says failed, keep the run's files as\n"
-             "BASE-failed-seedS* and train again from the start with seed + 1, at most N\n"
-             "times (default 0; needs no WEIGHTS, or -clear)"},
+     .help = "when the health check at the end says failed, keep the run's\n"
+             "files as BASE-failed-seedS* and train again from the start with\n"
+             "seed + 1, at most N times (default 0; needs no WEIGHTS, or -clear)"},
     {.name = "-clear", .kind = MCD_OPT_FLAG, .offset = offsetof(mcd_train_options, clear),
      .help = "start the schedule from batch 0 even if WEIGHTS have seen images"},
     MCD_MAX_PIXELS_OPTION(mcd_train_options, max_pixels),

@@ -58,9 +58,9 @@ static const mcd_option options[] = {
              "transductive_ood= (the unlabeled images of fine-tuning)"},
     {.name = "-bootstrap", .kind = MCD_OPT_INT, .offset = offsetof(valid_options, bootstrap),
      .value = "N", .min = 1, .max = 100000,
-     .help = "95% intervals of AUROC and both FPR95s from N stratified bootstrap resamples\n"
-             "(ID and OOD drawn separately, with replacement; the 2.5th and 97.5th\n"
-             "percentiles, numpy's linear rule); 1000 is usual"},
+     .help = "95% intervals of AUROC and both FPR95s from N stratified bootstrap\n"
+             "resamples (ID and OOD drawn apart, with replacement; the 2.5th and\n"
+             "97.5th percentiles, numpy's linear rule); 1000 is usual"},
     {.name = "-seed", .kind = MCD_OPT_INT, .offset = offsetof(valid_options, seed),
      .value = "S", .min = 0, .max = 2147483647,
      .help = "the bootstrap's seed (default 1: the same intervals on every run)"},

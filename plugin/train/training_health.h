@@ -12,14 +12,16 @@
  * The margin m = max(0.01, 4 * sqrt(r (1 - r) (1/n_unl + 1/n_val))): four standard errors
  * of a share measured on n_unl held-out images against a threshold estimated on n_val
  * validation images, if the pool were all ID. The verdict, first match:
- *   unchecked  no share was measured (no held-out or validation images, no fine-tuning);
- *   no-ood     no fine-tuning checkpoint and not the result flags r + m or more: the pool
- *              showed no OOD the heads could separate (a pool of ID images only, or OOD
- *              too close to the ID classes);
+ *   unchecked  no share of the result was measured (no fine-tuning, no held-out or
+ *              validation images);
+ *   no-ood     no network (pre-trained, fine-tuning checkpoint, result) flags r + m or
+ *              more: the pool showed no OOD the heads could separate (a pool of ID images
+ *              only, or OOD too close to the ID classes);
  *   failed     the pool showed OOD but the result does not hold it: with a weight average,
  *              the mean flags less than 0.75 of the chosen checkpoint's share (it
- *              collapsed), or the result flags less than the pre-trained network's share
- *              + m (fine-tuning did not separate more than pre-training did);
+ *              collapsed); or the result flags less than the pre-trained network's share
+ *              + m (fine-tuning did not separate more than pre-training did); or less than
+ *              r + m;
  *   healthy    otherwise: the result flags clearly more than the pre-trained network, and
  *              more than the ID rate.
  * docs/commands.md gives the reasons for each number. */
