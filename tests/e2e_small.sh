@@ -3,7 +3,8 @@
 # default schedule, then evaluate the pre-trained network and the fine-tuned one that the
 # trainer chose (BASE_best.weights, chosen without OOD labels) on held-out Fashion-MNIST vs
 # MNIST. Checks what MCD is for: the fine-tuned heads' L1 score separates MNIST from
-# Fashion-MNIST (AUROC > 0.95), better than the pre-trained network's does.
+# Fashion-MNIST (AUROC > 0.95), better than the pre-trained network's does; and the
+# trainer's label-free health check, from the held-out pool (half MNIST), says healthy.
 # A few minutes on 2 cores. Usage: tests/e2e_small.sh [WORKDIR]
 set -uo pipefail
 BIN=${DARKNET_BIN:-bin/darknet}
@@ -30,6 +31,13 @@ check "mcd train exits 0" $rc "exit $rc, $(( $(date +%s) - start )) s; log $work
 for f in mcd-small_pretrain.weights mcd-small_final.weights mcd-small_best.weights mcd-small.weights; do
     test -s "$work/$f"; check "checkpoint $f written" $? "$work/$f"
 done
+
+verdict=$(sed -n 's/^verdict=//p' "$work/mcd-small.health" 2>/dev/null)
+test "$verdict" = healthy
+check "health check: healthy" $? "${verdict:-no record}; $(grep '^training health' "$work/train.log")"
+"$BIN" mcd valid "$CFG" "$work/mcd-small_best.weights" -data "$DATA" 2>>"$work/valid.err" |
+    grep -q "^training health: $verdict: "
+check "mcd valid prints the health record" $? "$work/mcd-small.health"
 
 pre=$(mnist_auroc "$work/mcd-small_pretrain.weights")
 fin=$(mnist_auroc "$work/mcd-small_best.weights")

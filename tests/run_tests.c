@@ -12,6 +12,8 @@
 int add_parser_suite(void);
 int add_data_suite(void);
 int add_metrics_suite(void);
+int add_score_stats_suite(void);
+int add_training_health_suite(void);
 int add_eval_commands_suite(void);
 int add_detect_suite(void);
 int add_detect_trained_suite(void);
@@ -52,6 +54,8 @@ int main(void)
         add_parser_suite,
         add_data_suite,
         add_metrics_suite,
+        add_score_stats_suite,
+        add_training_health_suite,
         add_eval_commands_suite,
         add_detect_suite,
         add_detect_trained_suite,

@@ -1,7 +1,9 @@
 /* `darknet mcd train` through the binary on a tiny synthetic data set: the schedule runs to
  * the end and writes every checkpoint; a checkpoint resumes where it stopped; SIGTERM saves
  * and exits 143; a diverging loss stops with a message and leaves the last good checkpoint
- * alone; bad data gets an error naming the file (and line) and exit status 1. */
+ * alone; bad data gets an error naming the file (and line) and exit status 1; the health
+ * check is recorded and `mcd valid` prints it; -retries keeps a failed run and trains
+ * again with the next seed. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <signal.h>
@@ -15,6 +17,7 @@
 #include "util/mcd_error.h"
 #include "test_util.h"
 #include "ood/threshold_file.h"
+#include "train/training_health.h"
 #include "train/weight_average.h"
 #include "network/weights_file.h"
 
@@ -80,20 +83,25 @@ static int setup(void)
     if (!mkdtemp(dir) || mkdir(path_in("img"), 0777)) return -1;
     write_labeled("train.list", "t", 20, 1);
     write_labeled("valid.list", "v", 10, 1000);
-    FILE *f = fopen(path_in("unlabeled.list"), "w");
+    FILE *f = fopen(path_in("unlabeled.list"), "w"), *noise = fopen(path_in("noise.list"), "w");
     for (int i = 0; i < 40; ++i) { /* half ID (no label in the name), half noise */
         char stem[64];
         snprintf(stem, sizeof stem, "img/u%03d", i);
         write_png(stem, i % 2 ? -1 : (i / 2) % 3, 2000 + i);
         fprintf(f, "%s.png\n", path_in(stem));
+        if (i % 2) fprintf(noise, "%s.png\n", path_in(stem));
     }
     fclose(f);
+    fclose(noise);
     write_text("labels.list", "alpha\nbeta\ngamma\n");
     char data[1024];
     snprintf(data, sizeof data, "classes=3\ntrain=%s\nvalid=%s\nlabels=%s\nunlabeled=%s\nbackup=%s\n",
              path_in("train.list"), path_in("valid.list"), path_in("labels.list"),
              path_in("unlabeled.list"), path_in("backup"));
     write_text("tiny.data", data);
+    snprintf(data, sizeof data, "classes=3\nid_test=%s\nood=%s\nlabels=%s\n",
+             path_in("valid.list"), path_in("noise.list"), path_in("labels.list"));
+    write_text("eval.data", data);
     write_cfg("tiny.cfg", "");
     return 0;
 }
@@ -473,6 +481,169 @@ static void test_bad_inputs(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "finetune_momentum=fast"));
 }
 
+static int read_health(const char *name, mcd_health *h)
+{
+    int pending;
+    return mcd_health_read(path_in(name), h, &pending) == 0 && !pending ? 0 : -1;
+}
+
+/* The health record of the full schedule's run: a verdict, the run's seed, attempt 1; the
+ * same line on stdout; `mcd valid` prints it above its tables, with each set's L1
+ * percentiles, and says when weights have no record. */
+static void test_health_record(void)
+{
+    mcd_health h;
+    int pending = -1;
+    CU_ASSERT_EQUAL_FATAL(mcd_health_read(path_in("backup/tiny.health"), &h, &pending), 0);
+    CU_ASSERT_EQUAL(pending, 0);
+    CU_ASSERT(h.verdict == MCD_HEALTH_HEALTHY || h.verdict == MCD_HEALTH_NO_OOD ||
+              h.verdict == MCD_HEALTH_FAILED);
+    CU_ASSERT_EQUAL(h.seed, 3);
+    CU_ASSERT_EQUAL(h.attempt, 1);
+    CU_ASSERT(h.f.pretrained >= 0 && h.f.result >= 0 && h.f.n_unl == 10);
+    CU_ASSERT_EQUAL(h.f.averaged, 0);
+    CU_ASSERT(h.f.result == h.f.chosen);
+    char line[400];
+    snprintf(line, sizeof line, "training health: %s: %s", mcd_health_name(h.verdict), h.reason);
+    int rc = test_run_darknet(out, sizeof out, "mcd valid %s %s -data %s", path_in("tiny.cfg"),
+                              path_in("backup/tiny_best.weights"), path_in("eval.data"));
+    if (rc) printf("\n%s\n", out);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, line));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "seed 3, attempt 1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "MCD L1 score per set"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "ID  valid"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "OOD noise"));
+    /* weights without a record */
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "cp %s %s", path_in("backup/tiny_best.weights"), path_in("loose.weights"));
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    rc = test_run_darknet(out, sizeof out, "mcd valid %s %s -data %s", path_in("tiny.cfg"),
+                          path_in("loose.weights"), path_in("eval.data"));
+    CU_ASSERT_EQUAL(rc, 0);
+    snprintf(line, sizeof line, "training health: no health record (%s)", path_in("loose.health"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, line));
+}
+
+/* A pool of ID images only: nothing flagged beyond the ID rate, the verdict says the pool
+ * showed no OOD. (The tiny network scores the images of a class alike, so the held-out ID
+ * images score as the validation images do, and none is above the threshold.) */
+static void test_health_no_ood(void)
+{
+    FILE *f = fopen(path_in("idonly.list"), "w");
+    for (int i = 0; i < 40; ++i) {
+        char stem[64];
+        snprintf(stem, sizeof stem, "img/i%03d", i);
+        write_png(stem, i % 3, 3000 + i);
+        fprintf(f, "%s.png\n", path_in(stem));
+    }
+    fclose(f);
+    char data[1024];
+    snprintf(data, sizeof data, "classes=3\ntrain=%s\nvalid=%s\nlabels=%s\nunlabeled=%s\nbackup=%s\n",
+             path_in("train.list"), path_in("valid.list"), path_in("labels.list"),
+             path_in("idonly.list"), path_in("idonly"));
+    write_text("idonly.data", data);
+    int rc = test_run_darknet(out, sizeof out, "mcd train %s -data %s -seed 3 -pretrain_batches 10 "
+                              "-finetune_batches 10", path_in("tiny.cfg"), path_in("idonly.data"));
+    if (rc) printf("\n%s\n", out);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    mcd_health h;
+    CU_ASSERT_EQUAL_FATAL(read_health("idonly/tiny.health", &h), 0);
+    if (h.verdict != MCD_HEALTH_NO_OOD) printf("\n%s\n", h.reason);
+    CU_ASSERT_EQUAL(h.verdict, MCD_HEALTH_NO_OOD);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "training health: no-ood: the pool showed no OOD"));
+}
+
+/* The bootstrap section of valid's output (from its title to the end). */
+static const char *bootstrap_part(const char *text)
+{
+    const char *p = strstr(text, "95% bootstrap intervals");
+    return p ? p : "";
+}
+
+/* -bootstrap N: an interval per score and OOD set; the same seed prints the same intervals,
+ * another seed others. */
+static void test_valid_bootstrap(void)
+{
+    static char first[1 << 16];
+    const char *w = path_in("backup/tiny_best.weights");
+    int rc = test_run_darknet(first, sizeof first, "mcd valid %s %s -data %s -bootstrap 200",
+                              path_in("tiny.cfg"), w, path_in("eval.data"));
+    if (rc) printf("\n%s\n", first);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(first, "95% bootstrap intervals, 200 resamples, seed 1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(bootstrap_part(first), "MCD L1"));
+    rc = test_run_darknet(out, sizeof out, "mcd valid %s %s -data %s -bootstrap 200 -seed 1",
+                          path_in("tiny.cfg"), w, path_in("eval.data"));
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_STRING_EQUAL(bootstrap_part(out), bootstrap_part(first));
+    rc = test_run_darknet(out, sizeof out, "mcd valid %s %s -data %s -bootstrap 200 -seed 9",
+                          path_in("tiny.cfg"), w, path_in("eval.data"));
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_STRING_NOT_EQUAL(strchr(bootstrap_part(out), '\n'), strchr(bootstrap_part(first), '\n'));
+    rc = test_run_darknet(out, sizeof out, "mcd valid %s %s -data %s -bootstrap 0",
+                          path_in("tiny.cfg"), w, path_in("eval.data"));
+    CU_ASSERT_EQUAL(rc, 1);
+}
+
+/* -retries: a run that fails the check (forced by the test hook) is kept under
+ * BASE-failed-seedS and trained again with the next seed; every attempt is listed; a second
+ * series into the same directory keeps the first one's files (the names get -2). */
+static void test_retries(void)
+{
+    char cmd[2048];
+    const char *schedule = "-pretrain_batches 10 -finetune_batches 10";
+    snprintf(cmd, sizeof cmd, "MCD_TEST_FAILED_SEEDS=3 %s mcd train %s -data %s -seed 3 "
+             "-backup %s %s -retries 1", test_darknet_bin(), path_in("tiny.cfg"),
+             path_in("tiny.data"), path_in("retry"), schedule);
+    int rc = test_run_command(cmd, out, sizeof out);
+    if (rc) printf("\n%s\n", out);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "attempt 1 (seed 3) failed the health check"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "attempt 2 of 2: seed 4"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "attempts:\n  1  seed 3  failed: forced by MCD_TEST_FAILED_SEEDS"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "  2  seed 4  "));
+    mcd_health h;
+    CU_ASSERT_EQUAL(read_health("retry/tiny-failed-seed3.health", &h), 0);
+    CU_ASSERT_EQUAL(h.verdict, MCD_HEALTH_FAILED);
+    CU_ASSERT_EQUAL(h.seed, 3);
+    static const char *kept[] = {"tiny-failed-seed3_pretrain.weights", "tiny-failed-seed3_best.weights",
+                                 "tiny-failed-seed3_final.weights", "tiny-failed-seed3_select.csv",
+                                 "tiny-failed-seed3_train.csv", "tiny-failed-seed3.weights",
+                                 "tiny_best.weights", "tiny_pretrain.weights"};
+    char p[300];
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; ++i) {
+        snprintf(p, sizeof p, "retry/%s", kept[i]);
+        CU_ASSERT_EQUAL(access(path_in(p), R_OK), 0);
+    }
+    CU_ASSERT_EQUAL(read_health("retry/tiny.health", &h), 0);
+    CU_ASSERT_EQUAL(h.seed, 4);
+    CU_ASSERT_EQUAL(h.attempt, 2);
+    /* -retries 1: two attempts at most, whatever the second one's verdict */
+    CU_ASSERT_PTR_NULL(strstr(out, "attempt 3"));
+
+    /* every attempt fails: three attempts, the last one's files stay as BASE */
+    snprintf(cmd, sizeof cmd, "MCD_TEST_FAILED_SEEDS=3,4,5 %s mcd train %s -data %s -seed 3 "
+             "-backup %s %s -retries 2", test_darknet_bin(), path_in("tiny.cfg"),
+             path_in("tiny.data"), path_in("retry"), schedule);
+    rc = test_run_command(cmd, out, sizeof out);
+    if (rc) printf("\n%s\n", out);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "  3  seed 5  failed: forced"));
+    CU_ASSERT_EQUAL(access(path_in("retry/tiny-failed-seed3-2_best.weights"), R_OK), 0);
+    CU_ASSERT_EQUAL(access(path_in("retry/tiny-failed-seed4_best.weights"), R_OK), 0);
+    CU_ASSERT_EQUAL(read_health("retry/tiny-failed-seed3.health", &h), 0); /* the first series' */
+    CU_ASSERT_EQUAL(h.attempt, 1);
+    CU_ASSERT_EQUAL(read_health("retry/tiny.health", &h), 0);
+    CU_ASSERT_EQUAL(h.seed, 5);
+    CU_ASSERT_EQUAL(h.verdict, MCD_HEALTH_FAILED);
+
+    /* retries start over: refused with weights to resume from */
+    snprintf(cmd, sizeof cmd, "%s -retries 1", path_in("backup/tiny_pretrain.weights"));
+    CU_ASSERT_EQUAL(train(cmd), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "-retries 1 pre-trains again from the start"));
+}
+
 int add_train_suite(void)
 {
     CU_pSuite s = CU_add_suite("mcd train", setup, teardown);
@@ -488,5 +659,9 @@ int add_train_suite(void)
                         test_average_every_array) ||
            !CU_add_test(s, "SIGTERM saves a checkpoint, exit 143", test_sigterm_saves) ||
            !CU_add_test(s, "a diverging loss stops training, exit 1", test_divergence_stops) ||
-           !CU_add_test(s, "bad data and options: exit 1 naming the file", test_bad_inputs);
+           !CU_add_test(s, "bad data and options: exit 1 naming the file", test_bad_inputs) ||
+           !CU_add_test(s, "the health record; mcd valid prints it", test_health_record) ||
+           !CU_add_test(s, "a pool of ID images only: no-ood", test_health_no_ood) ||
+           !CU_add_test(s, "mcd valid -bootstrap: seeded intervals", test_valid_bootstrap) ||
+           !CU_add_test(s, "-retries: a failed run kept, the next seed trained", test_retries);
 }

@@ -34,6 +34,11 @@ static const mcd_option options[] = {
     {.name = "-finetune_batches", .kind = MCD_OPT_INT,
      .offset = offsetof(mcd_train_options, finetune_batches), .value = "N", .min = 0,
      .max = 2147483647, .help = "override the cfg's finetune_batches"},
+    {.name = "-retries", .kind = MCD_OPT_INT, .offset = offsetof(mcd_train_options, retries),
+     .value = "N", .min = 0, .max = 100,
+     .help = "when the health check at the end says failed, keep the run's\n"
+             "files as BASE-failed-seedS* and train again from the start with\n"
+             "seed + 1, at most N times (default 0; needs no WEIGHTS, or -clear)"},
     {.name = "-clear", .kind = MCD_OPT_FLAG, .offset = offsetof(mcd_train_options, clear),
      .help = "start the schedule from batch 0 even if WEIGHTS have seen images"},
     MCD_MAX_PIXELS_OPTION(mcd_train_options, max_pixels),
@@ -65,6 +70,9 @@ const mcd_command mcd_train_command = {
              "  BASE_average.weights   that mean so far (finetune_average=1; resumes with BASE.weights)\n"
              "  BASE_final.weights     at the end of fine-tuning\n"
              "  BASE_train.csv, BASE_select.csv   progress and checkpoint-choice logs\n"
+             "  BASE.health            the label-free health check: healthy, no-ood (the pool\n"
+             "                         showed no OOD), failed or unchecked (docs/commands.md);\n"
+             "                         mcd valid prints it\n"
              "  BASE.lock              held while the run lasts: a second run into the same\n"
              "                         directory with the same BASE is refused (exit status 1)\n"
              "SIGINT/SIGTERM save BASE.weights and stop (exit status 130/143).\n",

@@ -1,7 +1,8 @@
 /* `darknet mcd valid CFG WEIGHTS [-data FILE] [-ood LIST ...] [-csv FILE] [-plot DIR]
- * [-transductive]`: score the ID test list and each OOD list, print AUROC, AUPR-In/Out,
- * FPR at 95% TPR (both conventions) and detection error for every score, and the heads'
- * ID accuracy. */
+ * [-transductive] [-bootstrap N [-seed S]]`: score the ID test list and each OOD list, print
+ * the training run's health record, each set's MCD L1 percentiles, AUROC, AUPR-In/Out, FPR
+ * at 95% TPR (both conventions) and detection error for every score (with bootstrap
+ * intervals on request), and the heads' ID accuracy. */
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #include "ood/plot_ood.h"
 #include "ood/threshold_file.h"
 #include "option_list.h"
+#include "train/training_health.h"
 #include "util/file_paths.h"
 #include "util/mcd_error.h"
 
@@ -29,6 +31,7 @@ typedef struct valid_options {
     const char *cfg, *weights, *data, *csv, *plot;
     mcd_arg_list ood;
     int transductive;
+    int bootstrap, seed;
     long max_pixels;
     int gpu; /* -1: the CPU */
 } valid_options;
@@ -53,6 +56,14 @@ static const mcd_option options[] = {
     {.name = "-transductive", .kind = MCD_OPT_FLAG, .offset = offsetof(valid_options, transductive),
      .help = "also the paper's transductive protocol: transductive_id= against\n"
              "transductive_ood= (the unlabeled images of fine-tuning)"},
+    {.name = "-bootstrap", .kind = MCD_OPT_INT, .offset = offsetof(valid_options, bootstrap),
+     .value = "N", .min = 1, .max = 100000,
+     .help = "95% intervals of AUROC and both FPR95s from N stratified bootstrap\n"
+             "resamples (ID and OOD drawn apart, with replacement; the 2.5th and\n"
+             "97.5th percentiles, numpy's linear rule); 1000 is usual"},
+    {.name = "-seed", .kind = MCD_OPT_INT, .offset = offsetof(valid_options, seed),
+     .value = "S", .min = 0, .max = 2147483647,
+     .help = "the bootstrap's seed (default 1: the same intervals on every run)"},
     MCD_MAX_PIXELS_OPTION(valid_options, max_pixels),
     MCD_GPU_OPTIONS(valid_options, gpu),
 };
@@ -70,6 +81,9 @@ const mcd_command mcd_valid_command = {
         "AUROC, AUPR-In, AUPR-Out, FPR at 95% TPR with ID positive (the paper's: OOD accepted\n"
         "when 95% of ID is) and with OOD positive (OpenOOD's: ID flagged when 95% of OOD is),\n"
         "detection error; and the ID accuracy of head 1, head 2 and their average.\n"
+        "First the training run's health record (BASE.health next to WEIGHTS, written by\n"
+        "darknet mcd train), then per set the MCD L1 score's 5th percentile, median and\n"
+        "95th percentile (numpy's linear interpolation).\n"
         "With WEIGHTS.threshold (darknet mcd calibrate), also prints the share of each set on\n"
         "the ID side of the calibrated threshold.",
     .positionals = positionals, .n_positionals = MCD_COUNT(positionals),
@@ -356,6 +370,52 @@ static double *raw_scores(const eval_set *s, int kind)
     return v;
 }
 
+/* The MCD L1 score's 5th percentile, median and 95th percentile of every set: the gap
+ * between ID and OOD in numbers. */
+static int print_percentiles(const evaluation *ev)
+{
+    static const double p[] = {5, 50, 95};
+    printf("\nMCD L1 score per set (numpy's linear percentiles)\n");
+    printf("%-3s %-20s %8s %10s %10s %10s\n", "", "set", "images", "5th", "median", "95th");
+    for (int s = 0; s < ev->n_sets; ++s) {
+        const eval_set *e = &ev->sets[s];
+        double *v = raw_scores(e, OOD_MCD_L1), q[3];
+        int rc = ood_percentiles(v, e->n, p, 3, q);
+        free(v);
+        if (rc) {
+            mcd_set_error("%s: %s", e->name, mcd_last_error());
+            return -1;
+        }
+        printf("%-3s %-20s %8d %10.4f %10.4f %10.4f\n", e->ood ? "OOD" : "ID", e->name, e->n,
+               q[0], q[1], q[2]);
+    }
+    return 0;
+}
+
+/* -bootstrap: every score's intervals for one OOD set, all scores on the same resamples.
+ * The generator's stream is the OOD set's index: a set's intervals do not depend on the
+ * other sets named. */
+static int print_bootstrap_set(const eval_set *id, double *const *idv, const eval_set *ood,
+                               int ood_index, const valid_options *o)
+{
+    double *ov[OOD_NSCORES];
+    for (int k = 0; k < OOD_NSCORES; ++k) ov[k] = oodness(ood, k);
+    ood_bootstrap_intervals iv[OOD_NSCORES];
+    int rc = ood_bootstrap((const double *const *)idv, id->n, (const double *const *)ov, ood->n,
+                           OOD_NSCORES, o->bootstrap, (uint64_t)o->seed, (uint64_t)ood_index, iv);
+    for (int k = 0; k < OOD_NSCORES; ++k) free(ov[k]);
+    if (rc) {
+        mcd_set_error("%s vs %s, bootstrap: %s", id->name, ood->name, mcd_last_error());
+        return -1;
+    }
+    for (int k = 0; k < OOD_NSCORES; ++k)
+        printf("%-20s %-20s %7.2f-%-7.2f %8.2f-%-8.2f %8.2f-%-8.2f\n", k ? "" : ood->name,
+               ood_score_title(k), 100 * iv[k].auroc.lo, 100 * iv[k].auroc.hi,
+               100 * iv[k].fpr95_id.lo, 100 * iv[k].fpr95_id.hi, 100 * iv[k].fpr95_ood.lo,
+               100 * iv[k].fpr95_ood.hi);
+    return 0;
+}
+
 /* One OOD set's row per score. */
 static int print_ood_set(const eval_set *id, double *const *idv, const eval_set *ood)
 {
@@ -376,7 +436,7 @@ static int print_ood_set(const eval_set *id, double *const *idv, const eval_set 
     return 0;
 }
 
-static int print_protocol(const evaluation *ev, const protocol *p)
+static int print_protocol(const evaluation *ev, const protocol *p, const valid_options *opt)
 {
     const eval_set *id = &ev->sets[p->id];
     printf("\n%s: ID set %s against each OOD set (percent)\n", p->title, id->name);
@@ -386,6 +446,14 @@ static int print_protocol(const evaluation *ev, const protocol *p)
     for (int k = 0; k < OOD_NSCORES; ++k) idv[k] = oodness(id, k);
     int rc = 0;
     for (int o = 0; o < p->n_ood && !rc; ++o) rc = print_ood_set(id, idv, &ev->sets[p->ood[o]]);
+    if (!rc && opt->bootstrap) {
+        printf("\n%s: 95%% bootstrap intervals, %d resamples, seed %d (percent)\n", p->title,
+               opt->bootstrap, opt->seed);
+        printf("%-20s %-20s %-15s %-17s %-17s\n", "OOD set", "score", "AUROC", "FPR95 ID+",
+               "FPR95 OOD+");
+        for (int o = 0; o < p->n_ood && !rc; ++o)
+            rc = print_bootstrap_set(id, idv, &ev->sets[p->ood[o]], p->ood[o], opt);
+    }
     for (int k = 0; k < OOD_NSCORES; ++k) free(idv[k]);
     return rc;
 }
@@ -510,6 +578,27 @@ static int make_plots(const evaluation *ev, const char *dir, double threshold)
     return rc;
 }
 
+/* The training run's health record (train/training_health.h), found by the weights' name;
+ * a line saying there is none when it is missing or unreadable (a warning then). */
+static void print_health(const char *weights)
+{
+    char path[4200];
+    mcd_health h;
+    int pending;
+    mcd_health_path_of_weights(weights, path, sizeof path);
+    int rc = mcd_health_read(path, &h, &pending);
+    if (rc < 0) fprintf(stderr, "darknet: warning: %s\n", mcd_last_error());
+    if (rc) {
+        printf("training health: no health record (%s)\n", path);
+    } else if (pending) {
+        printf("training health: pending: the run has not finished fine-tuning (%s; "
+               "pre-trained network's held-out share %.4f)\n", path, h.f.pretrained);
+    } else {
+        printf("training health: %s: %s (%s; seed %ld, attempt %d)\n",
+               mcd_health_name(h.verdict), h.reason, path, h.seed, h.attempt);
+    }
+}
+
 static int evaluate(evaluation *ev, const valid_options *o)
 {
     mcd_layout m;
@@ -519,10 +608,13 @@ static int evaluate(evaluation *ev, const valid_options *o)
     if (!rc) {
         printf("MCD evaluation of %s with %s (%d classes, input %dx%dx%d)\n", o->cfg, o->weights,
                m.classes, net->w, net->h, net->c);
+        print_health(o->weights);
         rc = score_sets(ev, net, &m);
     }
     free_network(net);
-    for (int q = 0; q < ev->n_protocols && !rc; ++q) rc = print_protocol(ev, &ev->protocols[q]);
+    if (!rc) rc = print_percentiles(ev);
+    for (int q = 0; q < ev->n_protocols && !rc; ++q)
+        rc = print_protocol(ev, &ev->protocols[q], o);
     if (rc) return -1;
     printf("FPR95 ID+: share of OOD accepted when 95%% of ID is accepted (the MCD paper's).\n"
            "FPR95 OOD+: share of ID flagged when 95%% of OOD is flagged (OpenOOD's).\n"
@@ -548,7 +640,7 @@ static void free_evaluation(evaluation *ev)
 
 static int run(int argc, char **argv)
 {
-    valid_options o = {.gpu = -1};
+    valid_options o = {.gpu = -1, .seed = 1};
     int status;
     if (mcd_command_start(&mcd_valid_command, argc, argv, &o, &status)) return status;
     mcd_set_image_max_pixels(o.max_pixels);

@@ -41,6 +41,8 @@
 #ifndef MCD_OOD_METRICS_H
 #define MCD_OOD_METRICS_H
 
+#include <stdint.h>
+
 #define OOD_TPR95 0.95
 
 typedef struct ood_metrics {
@@ -60,6 +62,40 @@ typedef struct ood_metrics {
 int ood_compute_metrics(const double *id, int n_id, const double *ood, int n_ood,
                         ood_metrics *out);
 
+/* The same with image i of the ID set counted id_count[i] times (and likewise for OOD):
+ * the metrics of a set in which each image appears that often (a bootstrap resample).
+ * A count of 0 leaves the image out. NULL counts: each image once. 0, or -1 with an error
+ * when a count is negative or every count of a set is 0. */
+int ood_compute_metrics_counts(const double *id, const int *id_count, int n_id,
+                               const double *ood, const int *ood_count, int n_ood,
+                               ood_metrics *out);
+
+/* Percentiles of v[0..n) (not modified), p[j] in [0, 100], numpy's default rule
+ * (method="linear"): with v sorted and h = (n - 1) p / 100, the value
+ * v[floor(h)] + (h - floor(h)) (v[floor(h) + 1] - v[floor(h)]). 0, or -1 with an error
+ * (an empty set, a NaN score, p out of range). */
+int ood_percentiles(const double *v, int n, const double *p, int np, double *out);
+
+/* A 95% percentile-bootstrap interval: the 2.5th and 97.5th percentiles (the rule of
+ * ood_percentiles) of a metric over the resamples. */
+typedef struct ood_interval {
+    double lo, hi;
+} ood_interval;
+
+typedef struct ood_bootstrap_intervals {
+    ood_interval auroc, fpr95_id, fpr95_ood;
+} ood_bootstrap_intervals;
+
+/* Stratified bootstrap of AUROC, FPR95 ID+ and FPR95 OOD+ for n_scores scores of the same
+ * images (id[k], ood[k]: score k of each image): `resamples` times, n_id ID images and
+ * n_ood OOD images are drawn with replacement, each set on its own, by the seeded
+ * generator (seed, stream) (util/seeded_random.h: ID counts, then OOD counts, resample by
+ * resample), and every score is measured on the same resample. out[k]: score k's
+ * intervals. The same arguments give the same intervals on every machine. 0, or -1 with
+ * an error (as ood_compute_metrics; resamples < 1). */
+int ood_bootstrap(const double *const *id, int n_id, const double *const *ood, int n_ood,
+                  int n_scores, int resamples, uint64_t seed, uint64_t stream,
+                  ood_bootstrap_intervals *out);
 /* The calibration threshold: the smallest ID score t with #(id <= t)/n >= tpr, so that
  * "score <= t means ID" keeps (at least, and as close as the data allow to) the share tpr
  * of the ID images. Same rule as threshold95_id. tpr in (0, 1]. 0, or -1 with an error. */

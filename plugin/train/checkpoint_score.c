@@ -116,24 +116,10 @@ int mcd_select_checkpoint(mcd_selection *s, mcd_checkpoints *c, mcd_train_log *l
     return 0;
 }
 
-/* The mean flagging far fewer held-out images than the choice's checkpoint: a fine-tuning
- * that did not settle. In 16 runs of cfg/mcd-resnet.cfg the mean flagged 0.84-1.01 times
- * the share of the checkpoint the choice would have kept, except for one pre-trained network
- * whose fine-tunings all separated MNIST poorly (0.44 and 0.65; MNIST AUROC 98). */
-static void warn_if_unsettled(const mcd_selection *s, const mcd_checkpoints *c, double flagged)
+int mcd_select_average(mcd_selection *s, mcd_checkpoints *c, mcd_train_log *log,
+                       double *result)
 {
-    const double low_ratio = 0.75;
-    if (s->choice.chosen_flagged > 0 && flagged < low_ratio * s->choice.chosen_flagged)
-        fprintf(stderr, "darknet: warning: the mean of the networks flags %.3f of the held-out "
-                        "unlabeled images, less than %.0f%% of the %.3f of the best single "
-                        "checkpoint: this fine-tuning did not settle on separating them (see "
-                        "%s/%s_select.csv); fine-tuning again with another -seed, or "
-                        "pre-training again, may do better\n", flagged, 100 * low_ratio,
-                s->choice.chosen_flagged, c->backup, c->base);
-}
-
-int mcd_select_average(mcd_selection *s, mcd_checkpoints *c, mcd_train_log *log)
-{
+    *result = -1;
     char path[1400];
     mcd_checkpoint_path(c, "_best.weights", path, sizeof path);
     if (mcd_checkpoint_save_average(c, s->net, path)) return -1;
@@ -149,6 +135,6 @@ int mcd_select_average(mcd_selection *s, mcd_checkpoints *c, mcd_train_log *log)
            "unlabeled flagged %.4f  (saved as %s)\n", c->avg.samples, acc,
            100 * s->tc->select_tpr, thresh, flagged, path);
     mcd_train_log_select(log, "average", acc, thresh, flagged, 1);
-    warn_if_unsettled(s, c, flagged);
+    *result = flagged;
     return 0;
 }

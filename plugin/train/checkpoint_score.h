@@ -52,10 +52,11 @@ int mcd_select_checkpoint(mcd_selection *s, mcd_checkpoints *c, mcd_train_log *l
                           size_t iter);
 
 /* finetune_average=1, at the end of fine-tuning: save the mean of the networks as
- * BASE_best.weights, score and log it, and warn when it flags far fewer held-out images
- * than the checkpoint the choice would have kept (on a GPU the mean is pushed there for
- * the scoring, and the network's own weights back after it; its host copy must be
- * current). 0, or -1 with the error set. */
-int mcd_select_average(mcd_selection *s, mcd_checkpoints *c, mcd_train_log *log);
+ * BASE_best.weights, score and log it; its held-out flagged share goes into *result (-1
+ * when there are no held-out images), for the health check (training_health.h). On a GPU
+ * the mean is pushed there for the scoring, and the network's own weights back after it;
+ * its host copy must be current. 0, or -1 with the error set. */
+int mcd_select_average(mcd_selection *s, mcd_checkpoints *c, mcd_train_log *log,
+                       double *result);
 
 #endif

@@ -66,6 +66,45 @@ void mcd_checkpoint_remove_stale(const mcd_checkpoints *c)
     }
 }
 
+/* Every file of a run: BACKUP/BASE<suffix>. The lock stays (run_lock.h). */
+static const char *run_files[] = {".weights", "_pretrain.weights", "_best.weights",
+                                  "_final.weights", "_best.state", "_average.weights",
+                                  "_average.weights.prev", "_train.csv", "_select.csv",
+                                  ".health"};
+#define N_RUN_FILES (int)(sizeof run_files / sizeof run_files[0])
+
+int mcd_checkpoint_keep_failed(const mcd_checkpoints *c, unsigned long seed, char *kept,
+                               size_t n)
+{
+    char from[PATH_SIZE], to[PATH_SIZE];
+    /* BASE-failed-seedS, else BASE-failed-seedS-2, -3, ...: a name none of whose files exist */
+    for (int k = 1;; ++k) {
+        if (k == 1) snprintf(kept, n, "%s-failed-seed%lu", c->base, seed);
+        else snprintf(kept, n, "%s-failed-seed%lu-%d", c->base, seed, k);
+        int taken = 0;
+        for (int i = 0; i < N_RUN_FILES && !taken; ++i) {
+            snprintf(to, sizeof to, "%s/%s%s", c->backup, kept, run_files[i]);
+            taken = access(to, F_OK) == 0;
+        }
+        if (!taken) break;
+        if (k == 1000) {
+            mcd_set_error("%s/%s-failed-seed%lu: a thousand names taken", c->backup, c->base,
+                          seed);
+            return -1;
+        }
+    }
+    for (int i = 0; i < N_RUN_FILES; ++i) {
+        snprintf(from, sizeof from, "%s/%s%s", c->backup, c->base, run_files[i]);
+        snprintf(to, sizeof to, "%s/%s%s", c->backup, kept, run_files[i]);
+        if (access(from, F_OK) != 0) continue;
+        if (rename(from, to) != 0) {
+            mcd_set_error("cannot rename %s to %s: %s", from, to, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void mcd_checkpoint_average_add(mcd_checkpoints *c, network *net)
 {
     if (!c->avg.mean) return;

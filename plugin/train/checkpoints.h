@@ -39,6 +39,15 @@ int mcd_checkpoint_save_latest(mcd_checkpoints *c, network *net);
 /* Remove the NAME.tmp files a killed run can leave: nothing reads them. */
 void mcd_checkpoint_remove_stale(const mcd_checkpoints *c);
 
+/* Keep a finished run's files under another name, so that the run can start again
+ * (`mcd train -retries`): every BACKUP/BASE<suffix> of a run (the weights, _best.state, the
+ * average's files, _train.csv, _select.csv, .health) is renamed to
+ * BACKUP/BASE-failed-seedSEED<suffix>, with -2, -3, ... after SEED when files of that name
+ * exist (nothing is overwritten). The name chosen goes into kept. 0, or -1 with the error
+ * naming the file that could not be renamed. */
+int mcd_checkpoint_keep_failed(const mcd_checkpoints *c, unsigned long seed, char *kept,
+                               size_t n);
+
 /* With an average: add the network's numbers to it (at a select_interval). */
 void mcd_checkpoint_average_add(mcd_checkpoints *c, network *net);
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backend/cpu_backend.h"
 #include "backend/gpu_device.h"
@@ -27,6 +28,7 @@
 #include "train/gpu_replicas.h"
 #include "train/train_data.h"
 #include "train/train_log.h"
+#include "train/training_health.h"
 #include "util/file_paths.h"
 #include "util/mcd_error.h"
 #include "util/stop_signal.h"
@@ -45,6 +47,9 @@ typedef struct trainer {
     int gpus[MCD_MAX_GPUS], ngpus; /* opt->gpus read; 0: the CPU */
     batch_loader lload, uload; /* labeled, unlabeled */
     mcd_run_lock lock;         /* BACKUP/BASE.lock: one run per backup directory and name */
+    double pretrained_flagged; /* the pre-trained network's held-out share (-1: not known) */
+    int attempt;               /* 1, then 2, ... with -retries */
+    mcd_health health;         /* the end-of-training check (training_health.h) */
 } trainer;
 
 /* --- set-up ---------------------------------------------------------------------------- */
@@ -54,7 +59,6 @@ static int read_network(trainer *t)
 {
     const mcd_train_options *o = t->opt;
     if (mcd_read_train_config(o->cfg, &t->tc)) return -1;
-    t->seed = o->seed >= 0 ? (unsigned long)o->seed : (unsigned long)time(0);
     srand((unsigned)t->seed); /* the heads' initial weights, the checkpoint-choice subsets */
     if (o->gpus && (t->ngpus = mcd_gpu_parse_list("-gpus", o->gpus, t->gpus, MCD_MAX_GPUS)) < 0)
         return -1;
@@ -363,6 +367,81 @@ static int run_pretraining(trainer *t)
 
 /* --- fine-tuning ----------------------------------------------------------------------- */
 
+/* The figures of the health check as they stand. */
+static mcd_health_figures health_figures(const trainer *t, double result, int averaged)
+{
+    const mcd_choice *c = &t->sel.choice;
+    return (mcd_health_figures){
+        .id_rate = 1 - t->tc.select_tpr, .n_val = t->data.sel_id.n, .n_unl = t->data.sel_unl.n,
+        .pretrained = t->pretrained_flagged, .top = c->top_flagged, .chosen = c->chosen_flagged,
+        .result = result, .averaged = averaged};
+}
+
+/* BACKUP/BASE.health: pending (at the start of fine-tuning, with the pre-trained network's
+ * share), else the verdict. 0, or -1 with the error set. */
+static int write_health(trainer *t, int pending)
+{
+    char path[1400];
+    mcd_checkpoint_path(&t->ck, ".health", path, sizeof path);
+    if (pending) {
+        t->health.f = health_figures(t, -1, t->tc.finetune_average);
+        t->health.margin = mcd_health_margin(&t->health.f);
+    }
+    t->health.seed = (long)t->seed;
+    t->health.attempt = t->attempt;
+    return mcd_health_write(path, &t->health, pending);
+}
+
+/* A resumed fine-tuning: the pre-trained network's share from the record written when
+ * fine-tuning started, if there is one. */
+static void read_pretrained_share(trainer *t)
+{
+    char path[1400];
+    mcd_health h;
+    int pending;
+    mcd_checkpoint_path(&t->ck, ".health", path, sizeof path);
+    if (mcd_health_read(path, &h, &pending) == 0) t->pretrained_flagged = h.f.pretrained;
+}
+
+/* Whether MCD_TEST_FAILED_SEEDS, a comma-separated list of seeds, names this run's: a hook
+ * for the tests of -retries, which need a run that fails the check. */
+static int forced_to_fail(const trainer *t)
+{
+    const char *list = getenv("MCD_TEST_FAILED_SEEDS");
+    while (list && *list) {
+        char *end;
+        unsigned long v = strtoul(list, &end, 10);
+        if (end == list) break;
+        if (v == t->seed) return 1;
+        list = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
+
+/* The health check at the end of fine-tuning: judge, print, record. result: the held-out
+ * share of BASE_best.weights. 0, or -1 with the error set. */
+static int check_health(trainer *t, double result)
+{
+    int averaged = t->tc.finetune_average;
+    if (!averaged) result = t->sel.choice.chosen_flagged;
+    mcd_health_figures f = health_figures(t, result, averaged);
+    mcd_health_judge(&f, &t->health);
+    if (forced_to_fail(t)) {
+        t->health.verdict = MCD_HEALTH_FAILED;
+        snprintf(t->health.reason, sizeof t->health.reason,
+                 "forced by MCD_TEST_FAILED_SEEDS (a test hook)");
+    }
+    char path[1400];
+    mcd_checkpoint_path(&t->ck, ".health", path, sizeof path);
+    printf("training health: %s: %s (%s)\n", mcd_health_name(t->health.verdict),
+           t->health.reason, path);
+    if (t->health.verdict == MCD_HEALTH_FAILED)
+        fprintf(stderr, "darknet: warning: training health check failed: %s; see %s/%s_select.csv;"
+                        " fine-tuning again with another -seed, or pre-training again "
+                        "(-retries), may do better\n", t->health.reason, t->ck.backup, t->ck.base);
+    return write_health(t, 0);
+}
+
 /* Fine-tuning's optimizer, and checkpoint choice (with the weight average) as it stood at
  * iteration `start`: from the pre-trained network's score at 0, else from the files. */
 static int start_finetuning(trainer *t, size_t start)
@@ -385,8 +464,11 @@ static int start_finetuning(trainer *t, size_t start)
         printf("pre-trained network: ID-val accuracy %.4f, L1 threshold@%g%%TPR %.4f, "
                "held-out unlabeled flagged %.4f\n", acc, 100 * t->tc.select_tpr, thresh, flagged);
         mcd_best_state_save(&t->ck, &t->sel.choice);
+        if (t->data.sel_id.n && t->data.sel_unl.n) t->pretrained_flagged = flagged;
+        if (write_health(t, 1)) return -1;
     } else {
         mcd_best_state_load(&t->ck, &t->sel.choice);
+        read_pretrained_share(t);
     }
     if (t->tc.finetune_average && (mcd_average_init(&t->ck.avg, net) ||
                                    mcd_checkpoint_load_average(&t->ck, net, start,
@@ -477,11 +559,13 @@ static int run_finetuning(trainer *t)
     batch_loader_stop(&t->uload);
     mcd_network_pull_weights(net);
     mcd_replicas_whole_batch(&t->rep, 1);
-    if (rc == 0 && t->ck.avg.mean) rc = mcd_select_average(&t->sel, &t->ck, &t->log);
+    double result = -1;
+    if (rc == 0 && t->ck.avg.mean) rc = mcd_select_average(&t->sel, &t->ck, &t->log, &result);
     if (rc == 0 && (mcd_checkpoint_save(&t->ck, net, "_final") ||
                     mcd_checkpoint_save_latest(&t->ck, net)))
         rc = -1;
     mcd_average_free(&t->ck.avg);
+    if (rc == 0) rc = check_health(t, result);
     if (rc) return rc;
     printf("fine-tuning done: %s/%s_final.weights; %s: %s/%s_best.weights\n", t->ck.backup,
            t->ck.base, t->tc.finetune_average ? "the mean of its checkpoints"
@@ -492,11 +576,17 @@ static int run_finetuning(trainer *t)
 
 /* --- the run --------------------------------------------------------------------------- */
 
-int mcd_trainer_run(const mcd_train_options *o)
+/* One run of the schedule with this seed; its health check into *health, and its backup
+ * directory and base name into *ck (for -retries). */
+static int run_attempt(const mcd_train_options *o, unsigned long seed, int attempt,
+                       mcd_health *health, mcd_checkpoints *ck)
 {
     trainer t;
     memset(&t, 0, sizeof t);
     t.opt = o;
+    t.seed = seed;
+    t.attempt = attempt;
+    t.pretrained_flagged = -1;
     t.lock.fd = -1;
     mcd_set_image_max_pixels(o->max_pixels);
     int rc = setup(&t);
@@ -514,6 +604,61 @@ int mcd_trainer_run(const mcd_train_options *o)
     if (rc == 0)
         printf("training complete: %zu batches (%d pre-training + %d fine-tuning)\n",
                get_current_batch(t.net), t.net->max_batches, t.tc.finetune_batches);
+    *health = t.health;
+    if (!health->reason[0])
+        snprintf(health->reason, sizeof health->reason, "no fine-tuning ran: not checked");
+    snprintf(ck->backup, sizeof ck->backup, "%s", t.ck.backup);
+    snprintf(ck->base, sizeof ck->base, "%s", t.ck.base);
     trainer_free(&t);
+    return rc;
+}
+
+static void print_attempts(const mcd_health *h, const unsigned long *seeds, int n)
+{
+    printf("attempts:\n");
+    for (int a = 0; a < n; ++a)
+        printf("  %d  seed %lu  %s: %s\n", a + 1, seeds[a], mcd_health_name(h[a].verdict),
+               h[a].reason);
+}
+
+int mcd_trainer_run(const mcd_train_options *o)
+{
+    if (o->retries > 0 && o->weights && !o->clear) {
+        mcd_set_error("-retries %d pre-trains again from the start: give no WEIGHTS (or "
+                      "-clear to start each attempt from them)", o->retries);
+        return -1;
+    }
+    unsigned long seed = o->seed >= 0 ? (unsigned long)o->seed : (unsigned long)time(0);
+    int n = o->retries > 0 ? o->retries + 1 : 1, rc = 0, a;
+    mcd_health *h = calloc((size_t)n, sizeof *h);
+    unsigned long *seeds = calloc((size_t)n, sizeof *seeds);
+    if (!h || !seeds) {
+        free(h);
+        free(seeds);
+        mcd_set_error("out of memory for %d attempts", n);
+        return -1;
+    }
+    for (a = 0; a < n; ++a) {
+        mcd_checkpoints ck;
+        seeds[a] = seed + (unsigned long)a;
+        if (a) printf("\nattempt %d of %d: seed %lu\n", a + 1, n, seeds[a]);
+        rc = run_attempt(o, seeds[a], a + 1, &h[a], &ck);
+        if (rc || h[a].verdict != MCD_HEALTH_FAILED || a + 1 == n) break;
+        char kept[300];
+        if ((rc = mcd_checkpoint_keep_failed(&ck, seeds[a], kept, sizeof kept))) break;
+        printf("attempt %d (seed %lu) failed the health check: its files are kept as "
+               "%s/%s*; pre-training again with seed %lu\n", a + 1, seeds[a], ck.backup, kept,
+               seeds[a] + 1);
+        if (o->weights && access(o->weights, R_OK) != 0) {
+            mcd_set_error("-retries: WEIGHTS '%s' was one of the failed run's files (kept as "
+                          "%s/%s*): start the attempts from weights outside the backup "
+                          "directory", o->weights, ck.backup, kept);
+            rc = -1;
+            break;
+        }
+    }
+    if (o->retries > 0 && rc == 0) print_attempts(h, seeds, a < n ? a + 1 : n);
+    free(h);
+    free(seeds);
     return rc;
 }

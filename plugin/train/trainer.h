@@ -37,9 +37,17 @@ typedef struct mcd_train_options {
     int finetune_batches; /* -1: the cfg's finetune_batches */
     long max_pixels;      /* the pixel limit of every image read (io/image_io.h); 0: default */
     const char *gpus;     /* CUDA devices, "0" or "0,1,..." (gpu_replicas.h); NULL: the CPU */
+    int retries;          /* runs again with seed + 1 while the health check fails, at most
+                           * this many times (0: never) */
 } mcd_train_options;
 
-/* Run the schedule (resuming where `weights` stopped), holding BACKUP/BASE.lock
+/* At the end of fine-tuning, the label-free health check (training_health.h) is printed
+ * and recorded in BACKUP/BASE.health. With retries > 0, a run whose check says "failed"
+ * has its files kept under BASE-failed-seedS (checkpoints.h) and the whole schedule runs
+ * again with seed + 1, up to `retries` times; the attempts are listed at the end. Retries
+ * need a fresh start (no weights, or clear).
+ *
+ * Run the schedule (resuming where `weights` stopped), holding BACKUP/BASE.lock
  * (train/run_lock.h) from before the first write to the end: a second run into the same
  * backup directory under the same name is refused, having written nothing. 0 when it is
  * done; 1 when SIGINT or SIGTERM stopped it, after saving BASE.weights (mcd_stop_signal()
