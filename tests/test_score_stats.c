@@ -281,8 +281,8 @@ static void test_bootstrap_properties(void)
     free(ood);
 }
 
-/* 1,000 resamples of 10,000 ID and 10,000 OOD scores, for one score and for valid's seven,
- * timed; well under a few seconds for one score. */
+/* 1,000 resamples of 10,000 ID and 10,000 OOD scores, for one score and for valid's seven:
+ * both run; the time is printed, not asserted (speed is measured by hand, docs/commands.md). */
 static void test_bootstrap_speed(void)
 {
     enum { N = 10000, B = 1000, K = 7 };
@@ -302,12 +302,6 @@ static void test_bootstrap_speed(void)
     double t2 = mcd_now_seconds();
     printf("\n    bootstrap, %d resamples of %d+%d scores: 1 score %.2f s, %d scores %.2f s\n",
            B, N, N, t1 - t0, K, t2 - t1);
-#ifdef __SANITIZE_ADDRESS__
-    const double limit = 15.0; /* make SANITIZE=1: several times slower */
-#else
-    const double limit = 3.0;
-#endif
-    CU_ASSERT(t1 - t0 < limit);
     for (int k = 0; k < K; ++k) {
         free(id[k]);
         free(ood[k]);
