@@ -35,8 +35,10 @@ done
 verdict=$(sed -n 's/^verdict=//p' "$work/mcd-small.health" 2>/dev/null)
 test "$verdict" = healthy
 check "health check: healthy" $? "${verdict:-no record}; $(grep '^training health' "$work/train.log")"
-"$BIN" mcd valid "$CFG" "$work/mcd-small_best.weights" -data "$DATA" 2>>"$work/valid.err" |
-    grep -q "^training health: $verdict: "
+# (valid's output kept whole first: grep -q in a pipe would stop reading early and, under
+# pipefail, count valid's SIGPIPE as a failure)
+valid_out=$("$BIN" mcd valid "$CFG" "$work/mcd-small_best.weights" -data "$DATA" 2>>"$work/valid.err")
+grep -q "^training health: $verdict: " <<<"$valid_out"
 check "mcd valid prints the health record" $? "$work/mcd-small.health"
 
 pre=$(mnist_auroc "$work/mcd-small_pretrain.weights")
