@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Kill test: no fault loses training work. Trains mcd-small on the small data set with a
 # short schedule and a checkpoint every 2 batches, SIGKILLs the trainer at random moments of
-# its training (KILLS times), and restarts it each time from BACKUP/mcd-small.weights, as a user would.
+# its training (KILLS times, each after a random number of its progress lines), and restarts it each time from BACKUP/mcd-small.weights, as a user would.
 # After every kill each checkpoint in the backup directory must load with its exact size
 # (`mcd check`: a half-written file would not), and each restart must resume at or after
 # the batch of the checkpoint it was given, never from batch 0. The last run goes to the end
@@ -21,6 +21,7 @@ train=("$BIN" mcd train "$cfg" -data "$DATA" -backup "$work/backup" -seed 5
        -pretrain_batches 24 -finetune_batches 12)
 last="$work/backup/mcd-small.weights"
 failed=0
+hits=0
 fail() { failed=$((failed + 1)); echo "FAIL  $*"; }
 
 # Batches a weights file has seen, from `mcd check` (seen images / batch 128).
@@ -44,16 +45,19 @@ for k in $(seq 1 "$KILLS"); do
     if [ -e "$last" ]; then args+=("$last"); from=$(batches_of "$last"); fi
     "${args[@]}" >"$work/run$k.log" 2>"$work/run$k.err" &
     pid=$!
-    # a random moment once it trains (setup time varies with the machine's load): up to 3 s
-    # into a schedule of about 10 s, through checkpoints written every 2 batches
-    for _ in $(seq 1 300); do
-        grep -q '^\(pre-training: batches\|fine-tuning: iterations\)' "$work/run$k.log" 2>/dev/null && break
+    # kill once this run has printed a random number (0-6) of progress lines, plus up to
+    # 0.3 s: the kill lands while it trains however fast the machine runs the schedule
+    target=$((RANDOM % 7))
+    for _ in $(seq 1 1200); do
         kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
+        if grep -q '^\(pre-training: batches\|fine-tuning: iterations\)' "$work/run$k.log" 2>/dev/null &&
+           [ "$(grep -c '^pretrain \|^finetune ' "$work/run$k.log")" -ge "$target" ]; then break; fi
+        sleep 0.05
     done
-    sleep "$((RANDOM % 3)).$((RANDOM % 10))"
+    sleep "0.$((RANDOM % 4))"
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
+    [ $? -eq 137 ] && hits=$((hits + 1))
     started=$(awk '/^(pre-training: batches|fine-tuning: iterations)/ { print $3; exit }' "$work/run$k.log")
     phase=$(awk '/^(pre-training: batches|fine-tuning: iterations)/ { print $1; exit }' "$work/run$k.log")
     [ "$phase" = fine-tuning: ] && started=$((started + 24))
@@ -71,5 +75,7 @@ rc=$?
     fail "final weights do not load: $(cat "$work/check.err")"
 n=$(batches_of "$work/backup/mcd-small_final.weights")
 [ "${n:-0}" -eq 36 ] || fail "final weights have seen ${n:-?} batches, not 24 + 12"
-if [ "$failed" -eq 0 ]; then echo "kill test: passed ($KILLS kills, work in $work)"; else echo "kill test: $failed failures (work in $work)"; fi
+# a kill that came after the run had ended would test nothing
+[ "$hits" -ge $((KILLS > 2 ? KILLS - 2 : 1)) ] || fail "only $hits of $KILLS kills hit a running trainer"
+if [ "$failed" -eq 0 ]; then echo "kill test: passed ($KILLS kills, $hits while it trained; work in $work)"; else echo "kill test: $failed failures (work in $work)"; fi
 [ "$failed" -eq 0 ]
