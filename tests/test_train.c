@@ -552,6 +552,27 @@ static void test_health_no_ood(void)
     if (h.verdict != MCD_HEALTH_NO_OOD) printf("\n%s\n", h.reason);
     CU_ASSERT_EQUAL(h.verdict, MCD_HEALTH_NO_OOD);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "training health: no-ood: the pool showed no OOD"));
+    /* no_ood_keep_pretrained=1 (the default): the result is the pre-trained network */
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "tiny_best.weights is the pre-trained network"));
+    char cmd[2048], tmp[256];
+    snprintf(cmd, sizeof cmd, "cmp -s %s", path_in("idonly/tiny_pretrain.weights"));
+    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", path_in("idonly/tiny_best.weights"));
+    CU_ASSERT_EQUAL(test_run_command(cmd, tmp, sizeof tmp), 0);
+    /* with 0, the fine-tuned mean, which differs */
+    write_cfg("keepft.cfg", "no_ood_keep_pretrained=0");
+    rc = test_run_darknet(out, sizeof out, "mcd train %s -data %s -seed 3 -pretrain_batches 10 "
+                          "-finetune_batches 10", path_in("keepft.cfg"), path_in("idonly.data"));
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "training health: no-ood"));
+    CU_ASSERT_PTR_NULL(strstr(out, "is the pre-trained network"));
+    snprintf(cmd, sizeof cmd, "cmp -s %s", path_in("idonly/keepft_pretrain.weights"));
+    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", path_in("idonly/keepft_best.weights"));
+    CU_ASSERT_NOT_EQUAL(test_run_command(cmd, tmp, sizeof tmp), 0);
+    /* a bad value: one line naming the key */
+    write_cfg("badkeep.cfg", "no_ood_keep_pretrained=2");
+    rc = test_run_darknet(out, sizeof out, "mcd train %s -data %s", path_in("badkeep.cfg"),
+                          path_in("idonly.data"));
+    CU_ASSERT(test_is_error(rc, out, "no_ood_keep_pretrained=2", "no_ood_keep_pretrained", NULL));
 }
 
 /* The bootstrap section of valid's output (from its title to the end). */

@@ -101,6 +101,7 @@ int mcd_read_train_section(const char *f, const cfg_section *s, mcd_train_config
              cfg_find_int(f, s, "finetune_average", 0, &tc->finetune_average) ||
              cfg_find_double(f, s, "finetune_outliers", 0, &tc->finetune_outliers) ||
              read_outlier_kinds(f, s, &tc->finetune_outlier_kinds) ||
+             cfg_find_int(f, s, "no_ood_keep_pretrained", 1, &tc->no_ood_keep_pretrained) ||
              cfg_find_int(f, s, "checkpoint_interval", 200, &tc->checkpoint_interval) ||
              cfg_find_int(f, s, "select_interval", 50, &tc->select_interval) ||
              cfg_find_int(f, s, "select_images", 2000, &tc->select_images) ||
@@ -115,6 +116,7 @@ int mcd_read_train_section(const char *f, const cfg_section *s, mcd_train_config
              check_min(f, s, "finetune_momentum", tc->finetune_momentum, 0) ||
              check_min(f, s, "finetune_decay", tc->finetune_decay, 0) ||
              check_flag(f, s, "finetune_average", tc->finetune_average) ||
+             check_flag(f, s, "no_ood_keep_pretrained", tc->no_ood_keep_pretrained) ||
              check_closed(f, s, "finetune_outliers", tc->finetune_outliers, 0, 1) ||
              check_min(f, s, "checkpoint_interval", tc->checkpoint_interval, 1) ||
              check_min(f, s, "select_interval", tc->select_interval, 1) ||

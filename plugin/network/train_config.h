@@ -21,6 +21,9 @@
  *                                   the transforms those outliers are made with
  *   finetune_average=0              1: deliver the mean of the networks at every
  *                                   select_interval (weight_average.h) as BASE_best.weights
+ *   no_ood_keep_pretrained=1        1: when the health check says the pool showed no OOD
+ *                                   (train/training_health.h), BASE_best.weights is the
+ *                                   pre-trained network, not the fine-tuned one
  *   checkpoint_interval=200         batches/iterations between checkpoints
  *   select_interval=50              fine-tuning iterations between checkpoint-choice checks
  *   select_images=2000              ID validation images used for checkpoint choice
@@ -58,6 +61,7 @@ typedef struct mcd_train_config {
     int finetune_average;
     double finetune_outliers;   /* share of each unlabeled batch, in [0, 1] */
     int finetune_outlier_kinds; /* MCD_OUTLIER_* bits, at least one */
+    int no_ood_keep_pretrained;
     int checkpoint_interval;
     int select_interval;
     int select_images;

@@ -7,6 +7,7 @@
 
 #include "network/network_gpu.h"
 #include "network/weights_file.h"
+#include "util/file_tree.h"
 #include "util/mcd_error.h"
 
 /* backup (1024) + '/' + base (256) + the longest suffix */
@@ -186,4 +187,20 @@ void mcd_best_state_load(const mcd_checkpoints *c, mcd_choice *choice)
         }
     }
     fclose(f);
+}
+
+int mcd_checkpoint_best_from_pretrain(const mcd_checkpoints *c)
+{
+    char pre[1400], best[1400], tmp[1420];
+    mcd_checkpoint_path(c, "_pretrain.weights", pre, sizeof pre);
+    mcd_checkpoint_path(c, "_best.weights", best, sizeof best);
+    snprintf(tmp, sizeof tmp, "%s.tmp", best);
+    unlink(tmp);
+    if (mcd_copy_file(pre, tmp)) return -1;
+    if (rename(tmp, best)) {
+        mcd_set_error("cannot rename '%s' to '%s': %s", tmp, best, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
 }

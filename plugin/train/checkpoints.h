@@ -36,6 +36,11 @@ int mcd_checkpoint_save(const mcd_checkpoints *c, network *net, const char *suff
  * 0, or -1 with the error set. */
 int mcd_checkpoint_save_latest(mcd_checkpoints *c, network *net);
 
+/* BASE_best.weights becomes a copy of BASE_pretrain.weights (through BASE_best.weights.tmp
+ * and a rename): the result when the pool showed no OOD (no_ood_keep_pretrained). 0, or -1
+ * with the error set. */
+int mcd_checkpoint_best_from_pretrain(const mcd_checkpoints *c);
+
 /* Remove the NAME.tmp files a killed run can leave: nothing reads them. */
 void mcd_checkpoint_remove_stale(const mcd_checkpoints *c);
 

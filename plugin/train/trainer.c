@@ -431,6 +431,19 @@ static int check_health(trainer *t, double result)
         snprintf(t->health.reason, sizeof t->health.reason,
                  "forced by MCD_TEST_FAILED_SEEDS (a test hook)");
     }
+    /* fine-tuning on a pool without OOD taught the heads nothing about OOD: only to agree
+     * more. The pre-trained network is the result (docs/commands.md, "The health check") */
+    if (t->health.verdict == MCD_HEALTH_NO_OOD && t->tc.no_ood_keep_pretrained) {
+        char pre[1400];
+        mcd_checkpoint_path(&t->ck, "_pretrain.weights", pre, sizeof pre);
+        int have = access(pre, F_OK) == 0; /* absent: a run resumed from an older tree's files */
+        if (have && mcd_checkpoint_best_from_pretrain(&t->ck)) return -1;
+        size_t len = strlen(t->health.reason);
+        snprintf(t->health.reason + len, sizeof t->health.reason - len,
+                 have ? "; %s_best.weights is the pre-trained network (no_ood_keep_pretrained=1)"
+                      : "; no %s_pretrain.weights here to keep: the fine-tuned result stays",
+                 t->ck.base);
+    }
     char path[1400];
     mcd_checkpoint_path(&t->ck, ".health", path, sizeof path);
     printf("training health: %s: %s (%s)\n", mcd_health_name(t->health.verdict),
@@ -464,6 +477,14 @@ static int start_finetuning(trainer *t, size_t start)
         printf("pre-trained network: ID-val accuracy %.4f, L1 threshold@%g%%TPR %.4f, "
                "held-out unlabeled flagged %.4f\n", acc, 100 * t->tc.select_tpr, thresh, flagged);
         mcd_best_state_save(&t->ck, &t->sel.choice);
+        /* fine-tuning started from another directory's pre-trained weights: a copy here,
+         * the result no_ood_keep_pretrained falls back on */
+        char pre[1400];
+        mcd_checkpoint_path(&t->ck, "_pretrain.weights", pre, sizeof pre);
+        if (access(pre, F_OK) != 0) {
+            mcd_network_pull_weights(net);
+            if (mcd_checkpoint_save(&t->ck, net, "_pretrain")) return -1;
+        }
         if (t->data.sel_id.n && t->data.sel_unl.n) t->pretrained_flagged = flagged;
         if (write_health(t, 1)) return -1;
     } else {
