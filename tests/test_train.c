@@ -568,6 +568,16 @@ static void test_health_no_ood(void)
     snprintf(cmd, sizeof cmd, "cmp -s %s", path_in("idonly/keepft_pretrain.weights"));
     snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", path_in("idonly/keepft_best.weights"));
     CU_ASSERT_NOT_EQUAL(test_run_command(cmd, tmp, sizeof tmp), 0);
+    /* with synthetic outliers the heads had OOD to learn from: the fine-tuned result stays */
+    write_cfg("keepout.cfg", "finetune_outliers=0.5");
+    rc = test_run_darknet(out, sizeof out, "mcd train %s -data %s -seed 3 -pretrain_batches 10 "
+                          "-finetune_batches 10", path_in("keepout.cfg"), path_in("idonly.data"));
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "training health: no-ood"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "the fine-tuned result stays: synthetic outliers"));
+    snprintf(cmd, sizeof cmd, "cmp -s %s", path_in("idonly/keepout_pretrain.weights"));
+    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", path_in("idonly/keepout_best.weights"));
+    CU_ASSERT_NOT_EQUAL(test_run_command(cmd, tmp, sizeof tmp), 0);
     /* a bad value: one line naming the key */
     write_cfg("badkeep.cfg", "no_ood_keep_pretrained=2");
     rc = test_run_darknet(out, sizeof out, "mcd train %s -data %s", path_in("badkeep.cfg"),

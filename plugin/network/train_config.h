@@ -22,8 +22,8 @@
  *   finetune_average=0              1: deliver the mean of the networks at every
  *                                   select_interval (weight_average.h) as BASE_best.weights
  *   no_ood_keep_pretrained=1        1: when the health check says the pool showed no OOD
- *                                   (train/training_health.h), BASE_best.weights is the
- *                                   pre-trained network, not the fine-tuned one
+ *                                   (train/training_health.h) and no synthetic outliers
+ *                                   were used, BASE_best.weights is the pre-trained network
  *   checkpoint_interval=200         batches/iterations between checkpoints
  *   select_interval=50              fine-tuning iterations between checkpoint-choice checks
  *   select_images=2000              ID validation images used for checkpoint choice

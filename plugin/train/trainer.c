@@ -432,8 +432,15 @@ static int check_health(trainer *t, double result)
                  "forced by MCD_TEST_FAILED_SEEDS (a test hook)");
     }
     /* fine-tuning on a pool without OOD taught the heads nothing about OOD: only to agree
-     * more. The pre-trained network is the result (docs/commands.md, "The health check") */
-    if (t->health.verdict == MCD_HEALTH_NO_OOD && t->tc.no_ood_keep_pretrained) {
+     * more. The pre-trained network is the result (docs/commands.md, "The health check").
+     * Not with synthetic outliers: they were OOD the heads learnt to disagree on. */
+    if (t->health.verdict == MCD_HEALTH_NO_OOD && t->tc.no_ood_keep_pretrained &&
+        t->tc.finetune_outliers > 0) {
+        size_t len = strlen(t->health.reason);
+        snprintf(t->health.reason + len, sizeof t->health.reason - len,
+                 "; the fine-tuned result stays: synthetic outliers (finetune_outliers) "
+                 "were OOD to learn from");
+    } else if (t->health.verdict == MCD_HEALTH_NO_OOD && t->tc.no_ood_keep_pretrained) {
         char pre[1400];
         mcd_checkpoint_path(&t->ck, "_pretrain.weights", pre, sizeof pre);
         int have = access(pre, F_OK) == 0; /* absent: a run resumed from an older tree's files */
