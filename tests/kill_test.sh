@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Kill test: no fault loses training work. Trains mcd-small on the small data set with a
 # short schedule and a checkpoint every 2 batches, SIGKILLs the trainer at random moments of
-# its training (KILLS times, each after a random number of its progress lines), and restarts it each time from BACKUP/mcd-small.weights, as a user would.
+# its training (KILLS times, each after 0-3 of its progress lines), and restarts it each time from BACKUP/mcd-small.weights, as a user would.
 # After every kill each checkpoint in the backup directory must load with its exact size
 # (`mcd check`: a half-written file would not), and each restart must resume at or after
 # the batch of the checkpoint it was given, never from batch 0. The last run goes to the end
@@ -45,16 +45,17 @@ for k in $(seq 1 "$KILLS"); do
     if [ -e "$last" ]; then args+=("$last"); from=$(batches_of "$last"); fi
     "${args[@]}" >"$work/run$k.log" 2>"$work/run$k.err" &
     pid=$!
-    # kill once this run has printed a random number (0-6) of progress lines, plus up to
-    # 0.3 s: the kill lands while it trains however fast the machine runs the schedule
-    target=$((RANDOM % 7))
+    # kill once this run has printed a random number (0-3) of progress lines, plus up to
+    # 0.2 s: the kill lands while it trains however fast the machine runs the schedule, and
+    # five kills fit in its 18 lines (24 + 12 batches, a line every 2)
+    target=$((RANDOM % 4))
     for _ in $(seq 1 1200); do
         kill -0 "$pid" 2>/dev/null || break
         if grep -q '^\(pre-training: batches\|fine-tuning: iterations\)' "$work/run$k.log" 2>/dev/null &&
            [ "$(grep -c '^pretrain \|^finetune ' "$work/run$k.log")" -ge "$target" ]; then break; fi
         sleep 0.05
     done
-    sleep "0.$((RANDOM % 4))"
+    sleep "0.$((RANDOM % 3))"
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     [ $? -eq 137 ] && hits=$((hits + 1))
