@@ -29,26 +29,6 @@ typedef struct metrics_case {
 static metrics_case cases[64];
 static int n_cases;
 
-/* "N v1 ... vN" into a fresh array. */
-static double *parse_values(char *s, int *n, int pairs)
-{
-    char *end;
-    long k = strtol(s, &end, 10);
-    if (end == s || k < 0 || k > 10000000) return NULL;
-    size_t m = (size_t)k * (pairs ? 2 : 1);
-    double *v = malloc(sizeof(double) * (m ? m : 1));
-    for (size_t i = 0; i < m; ++i) {
-        s = end;
-        v[i] = strtod(s, &end);
-        if (end == s) {
-            free(v);
-            return NULL;
-        }
-    }
-    *n = (int)k;
-    return v;
-}
-
 static const struct {
     const char *key;
     size_t offset;
@@ -94,11 +74,11 @@ static int load_cases(void)
         } else if (!c) {
             ok = 0;
         } else if (strcmp(line, "id") == 0) {
-            ok = (c->id = parse_values(rest, &c->n_id, 0)) != NULL;
+            ok = (c->id = test_parse_values(rest, &c->n_id, 1)) != NULL;
         } else if (strcmp(line, "ood") == 0) {
-            ok = (c->ood = parse_values(rest, &c->n_ood, 0)) != NULL;
+            ok = (c->ood = test_parse_values(rest, &c->n_ood, 1)) != NULL;
         } else if (strcmp(line, "roc") == 0) {
-            ok = (c->roc = parse_values(rest, &c->n_roc, 1)) != NULL;
+            ok = (c->roc = test_parse_values(rest, &c->n_roc, 2)) != NULL;
         } else if (strcmp(line, "calib") == 0) {
             ok = c->n_calib < 8 && sscanf(rest, "%lf %lf", &c->calib_tpr[c->n_calib],
                                           &c->calib_thr[c->n_calib]) == 2;

@@ -35,28 +35,10 @@ typedef struct stats_case {
 static stats_case cases[64];
 static int n_cases;
 
-static double *read_doubles(char *s, int *n)
-{
-    char *end;
-    long k = strtol(s, &end, 10);
-    if (end == s || k < 0 || k > 10000000) return NULL;
-    double *v = malloc(sizeof(double) * (k ? k : 1));
-    for (long i = 0; i < k; ++i) {
-        s = end;
-        v[i] = strtod(s, &end);
-        if (end == s) {
-            free(v);
-            return NULL;
-        }
-    }
-    *n = (int)k;
-    return v;
-}
-
 static int *read_ints(char *s, int *n)
 {
     int k;
-    double *d = read_doubles(s, &k);
+    double *d = test_parse_values(s, &k, 1);
     if (!d) return NULL;
     int *v = malloc(sizeof(int) * (k ? k : 1));
     for (int i = 0; i < k; ++i) v[i] = (int)d[i];
@@ -68,11 +50,11 @@ static int *read_ints(char *s, int *n)
 /* One line "KEY rest" of the current case; 0 when it is not understood. */
 static int read_line(stats_case *c, const char *key, char *rest)
 {
-    if (!strcmp(key, "values")) return (c->values = read_doubles(rest, &c->n_values)) != NULL;
-    if (!strcmp(key, "p")) return (c->p = read_doubles(rest, &c->n_p)) != NULL;
-    if (!strcmp(key, "want")) return (c->want = read_doubles(rest, &c->n_want)) != NULL;
-    if (!strcmp(key, "id")) return (c->id = read_doubles(rest, &c->n_id)) != NULL;
-    if (!strcmp(key, "ood")) return (c->ood = read_doubles(rest, &c->n_ood)) != NULL;
+    if (!strcmp(key, "values")) return (c->values = test_parse_values(rest, &c->n_values, 1)) != NULL;
+    if (!strcmp(key, "p")) return (c->p = test_parse_values(rest, &c->n_p, 1)) != NULL;
+    if (!strcmp(key, "want")) return (c->want = test_parse_values(rest, &c->n_want, 1)) != NULL;
+    if (!strcmp(key, "id")) return (c->id = test_parse_values(rest, &c->n_id, 1)) != NULL;
+    if (!strcmp(key, "ood")) return (c->ood = test_parse_values(rest, &c->n_ood, 1)) != NULL;
     if (!strcmp(key, "id_idx")) return (c->id_idx = read_ints(rest, &c->n_id_idx)) != NULL;
     if (!strcmp(key, "ood_idx")) return (c->ood_idx = read_ints(rest, &c->n_ood_idx)) != NULL;
     static const char *metrics[] = {"auroc", "fpr95_id", "fpr95_ood"};

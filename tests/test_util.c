@@ -82,6 +82,25 @@ int test_close(double a, double b, double atol, double rtol)
     return fabs(a - b) <= atol + rtol * fabs(b);
 }
 
+double *test_parse_values(char *s, int *n, int per_item)
+{
+    char *end;
+    long k = strtol(s, &end, 10);
+    if (end == s || k < 0 || k > 10000000) return NULL;
+    size_t m = (size_t)k * per_item;
+    double *v = malloc(sizeof(double) * (m ? m : 1));
+    for (size_t i = 0; i < m; ++i) {
+        s = end;
+        v[i] = strtod(s, &end);
+        if (end == s) {
+            free(v);
+            return NULL;
+        }
+    }
+    *n = (int)k;
+    return v;
+}
+
 static int png_chunk(FILE *f, const char *type, const unsigned char *data, unsigned len)
 {
     unsigned char head[8] = {len >> 24, len >> 16 & 255, len >> 8 & 255, len & 255};

@@ -56,4 +56,8 @@ int test_make_small_network(const char *dir);
 /* |a-b| <= atol + rtol*|b| */
 int test_close(double a, double b, double atol, double rtol);
 
+/* A fixture line's "N v1 ... v(N*per_item)" into a fresh array, N into *n; NULL when a
+ * number is missing or N is out of range. */
+double *test_parse_values(char *s, int *n, int per_item);
+
 #endif
