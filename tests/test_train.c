@@ -525,6 +525,33 @@ static void test_health_record(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, line));
 }
 
+/* Train BASE.cfg (tiny.cfg's keys plus `extra`) on idonly.data, a pool of ID images only:
+ * exit 0, the verdict no-ood in BASE.health and on stdout, `says` in the output (left in
+ * `out`). 1 when BASE_best.weights is a copy of BASE_pretrain.weights, else 0. */
+static int train_id_only(const char *base, const char *extra, const char *says)
+{
+    char cfg[64], name[96];
+    snprintf(cfg, sizeof cfg, "%s.cfg", base);
+    write_cfg(cfg, extra);
+    int rc = test_run_darknet(out, sizeof out, "mcd train %s -data %s -seed 3 -pretrain_batches 10 "
+                              "-finetune_batches 10", path_in(cfg), path_in("idonly.data"));
+    if (rc) printf("\n%s\n", out);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    mcd_health h;
+    snprintf(name, sizeof name, "idonly/%s.health", base);
+    CU_ASSERT_EQUAL_FATAL(read_health(name, &h), 0);
+    if (h.verdict != MCD_HEALTH_NO_OOD) printf("\n%s\n", h.reason);
+    CU_ASSERT_EQUAL(h.verdict, MCD_HEALTH_NO_OOD);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "training health: no-ood: the pool showed no OOD"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, says));
+    char cmd[2048], tmp[256];
+    snprintf(name, sizeof name, "idonly/%s_pretrain.weights", base);
+    snprintf(cmd, sizeof cmd, "cmp -s %s", path_in(name));
+    snprintf(name, sizeof name, "idonly/%s_best.weights", base);
+    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", path_in(name));
+    return test_run_command(cmd, tmp, sizeof tmp) == 0;
+}
+
 /* A pool of ID images only: nothing flagged beyond the ID rate, the verdict says the pool
  * showed no OOD. (The tiny network scores the images of a class alike, so the held-out ID
  * images score as the validation images do, and none is above the threshold.) */
@@ -543,45 +570,18 @@ static void test_health_no_ood(void)
              path_in("train.list"), path_in("valid.list"), path_in("labels.list"),
              path_in("idonly.list"), path_in("idonly"));
     write_text("idonly.data", data);
-    int rc = test_run_darknet(out, sizeof out, "mcd train %s -data %s -seed 3 -pretrain_batches 10 "
-                              "-finetune_batches 10", path_in("tiny.cfg"), path_in("idonly.data"));
-    if (rc) printf("\n%s\n", out);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
-    mcd_health h;
-    CU_ASSERT_EQUAL_FATAL(read_health("idonly/tiny.health", &h), 0);
-    if (h.verdict != MCD_HEALTH_NO_OOD) printf("\n%s\n", h.reason);
-    CU_ASSERT_EQUAL(h.verdict, MCD_HEALTH_NO_OOD);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "training health: no-ood: the pool showed no OOD"));
     /* no_ood_keep_pretrained=1 (the default): the result is the pre-trained network */
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "tiny_best.weights is the pre-trained network"));
-    char cmd[2048], tmp[256];
-    snprintf(cmd, sizeof cmd, "cmp -s %s", path_in("idonly/tiny_pretrain.weights"));
-    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", path_in("idonly/tiny_best.weights"));
-    CU_ASSERT_EQUAL(test_run_command(cmd, tmp, sizeof tmp), 0);
+    CU_ASSERT_TRUE(train_id_only("tiny", "", "tiny_best.weights is the pre-trained network"));
     /* with 0, the fine-tuned mean, which differs */
-    write_cfg("keepft.cfg", "no_ood_keep_pretrained=0");
-    rc = test_run_darknet(out, sizeof out, "mcd train %s -data %s -seed 3 -pretrain_batches 10 "
-                          "-finetune_batches 10", path_in("keepft.cfg"), path_in("idonly.data"));
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "training health: no-ood"));
+    CU_ASSERT_FALSE(train_id_only("keepft", "no_ood_keep_pretrained=0", "training health: no-ood"));
     CU_ASSERT_PTR_NULL(strstr(out, "is the pre-trained network"));
-    snprintf(cmd, sizeof cmd, "cmp -s %s", path_in("idonly/keepft_pretrain.weights"));
-    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", path_in("idonly/keepft_best.weights"));
-    CU_ASSERT_NOT_EQUAL(test_run_command(cmd, tmp, sizeof tmp), 0);
     /* with synthetic outliers the heads had OOD to learn from: the fine-tuned result stays */
-    write_cfg("keepout.cfg", "finetune_outliers=0.5");
-    rc = test_run_darknet(out, sizeof out, "mcd train %s -data %s -seed 3 -pretrain_batches 10 "
-                          "-finetune_batches 10", path_in("keepout.cfg"), path_in("idonly.data"));
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "training health: no-ood"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "the fine-tuned result stays: synthetic outliers"));
-    snprintf(cmd, sizeof cmd, "cmp -s %s", path_in("idonly/keepout_pretrain.weights"));
-    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", path_in("idonly/keepout_best.weights"));
-    CU_ASSERT_NOT_EQUAL(test_run_command(cmd, tmp, sizeof tmp), 0);
+    CU_ASSERT_FALSE(train_id_only("keepout", "finetune_outliers=0.5",
+                                  "the fine-tuned result stays: synthetic outliers"));
     /* a bad value: one line naming the key */
     write_cfg("badkeep.cfg", "no_ood_keep_pretrained=2");
-    rc = test_run_darknet(out, sizeof out, "mcd train %s -data %s", path_in("badkeep.cfg"),
-                          path_in("idonly.data"));
+    int rc = test_run_darknet(out, sizeof out, "mcd train %s -data %s", path_in("badkeep.cfg"),
+                              path_in("idonly.data"));
     CU_ASSERT(test_is_error(rc, out, "no_ood_keep_pretrained=2", "no_ood_keep_pretrained", NULL));
 }
 
