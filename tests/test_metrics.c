@@ -44,66 +44,49 @@ static const struct {
 };
 #define N_METRICS (int)(sizeof metric_keys / sizeof metric_keys[0])
 
+/* One line of metrics.txt into the case under way (*ctx: NULL between cases). */
+static int metrics_line(void *ctx, char *key, char *rest)
+{
+    metrics_case **cur = ctx, *c = *cur;
+    int ok = 1;
+    if (strcmp(key, "case") == 0) {
+        ok = n_cases < (int)(sizeof cases / sizeof cases[0]);
+        if (ok) {
+            c = *cur = &cases[n_cases++];
+            memset(c, 0, sizeof *c);
+            snprintf(c->name, sizeof c->name, "%s", rest);
+        }
+    } else if (!c) {
+        ok = 0;
+    } else if (strcmp(key, "id") == 0) {
+        ok = (c->id = test_parse_values(rest, &c->n_id, 1)) != NULL;
+    } else if (strcmp(key, "ood") == 0) {
+        ok = (c->ood = test_parse_values(rest, &c->n_ood, 1)) != NULL;
+    } else if (strcmp(key, "roc") == 0) {
+        ok = (c->roc = test_parse_values(rest, &c->n_roc, 2)) != NULL;
+    } else if (strcmp(key, "calib") == 0) {
+        ok = c->n_calib < 8 && sscanf(rest, "%lf %lf", &c->calib_tpr[c->n_calib],
+                                      &c->calib_thr[c->n_calib]) == 2;
+        c->n_calib++;
+    } else if (strcmp(key, "end") == 0) {
+        ok = c->id && c->ood && c->have == (1 << N_METRICS) - 1;
+        *cur = NULL;
+    } else {
+        ok = 0;
+        for (int k = 0; k < N_METRICS; ++k)
+            if (strcmp(key, metric_keys[k].key) == 0) {
+                ok = sscanf(rest, "%lf", (double *)((char *)&c->want + metric_keys[k].offset)) == 1;
+                c->have |= 1 << k;
+            }
+    }
+    return ok ? 0 : -1;
+}
+
 static int load_cases(void)
 {
     if (n_cases) return 0;
-    FILE *f = fopen(METRICS_FIXTURE, "r");
-    if (!f) {
-        printf("\ncannot open %s\n", METRICS_FIXTURE);
-        return -1;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    int lineno = 0;
-    metrics_case *c = NULL;
-    while (getline(&line, &cap, f) > 0) {
-        ++lineno;
-        line[strcspn(line, "\r\n")] = 0;
-        if (!line[0] || line[0] == '#') continue;
-        char *sp = strchr(line, ' ');
-        char *rest = sp ? sp + 1 : line + strlen(line);
-        if (sp) *sp = 0;
-        int ok = 1;
-        if (strcmp(line, "case") == 0) {
-            ok = n_cases < (int)(sizeof cases / sizeof cases[0]);
-            if (ok) {
-                c = &cases[n_cases++];
-                memset(c, 0, sizeof *c);
-                snprintf(c->name, sizeof c->name, "%s", rest);
-            }
-        } else if (!c) {
-            ok = 0;
-        } else if (strcmp(line, "id") == 0) {
-            ok = (c->id = test_parse_values(rest, &c->n_id, 1)) != NULL;
-        } else if (strcmp(line, "ood") == 0) {
-            ok = (c->ood = test_parse_values(rest, &c->n_ood, 1)) != NULL;
-        } else if (strcmp(line, "roc") == 0) {
-            ok = (c->roc = test_parse_values(rest, &c->n_roc, 2)) != NULL;
-        } else if (strcmp(line, "calib") == 0) {
-            ok = c->n_calib < 8 && sscanf(rest, "%lf %lf", &c->calib_tpr[c->n_calib],
-                                          &c->calib_thr[c->n_calib]) == 2;
-            c->n_calib++;
-        } else if (strcmp(line, "end") == 0) {
-            ok = c->id && c->ood && c->have == (1 << N_METRICS) - 1;
-            c = NULL;
-        } else {
-            ok = 0;
-            for (int k = 0; k < N_METRICS; ++k)
-                if (strcmp(line, metric_keys[k].key) == 0) {
-                    ok = sscanf(rest, "%lf", (double *)((char *)&c->want + metric_keys[k].offset)) == 1;
-                    c->have |= 1 << k;
-                }
-        }
-        if (!ok) {
-            printf("\n%s:%d: bad line '%s'\n", METRICS_FIXTURE, lineno, line);
-            free(line);
-            fclose(f);
-            return -1;
-        }
-    }
-    free(line);
-    fclose(f);
-    return n_cases > 0 ? 0 : -1;
+    metrics_case *cur = NULL;
+    return test_read_fixture(METRICS_FIXTURE, metrics_line, &cur) == 0 && n_cases > 0 ? 0 : -1;
 }
 
 static void test_fixture_file(void)

@@ -74,44 +74,33 @@ static int complete(const stats_case *c)
            c->n_ood_idx == c->n_ood && c->have == 7;
 }
 
+/* One line of score_stats.txt into the case under way (*ctx: NULL between cases). */
+static int stats_line(void *ctx, char *key, char *rest)
+{
+    stats_case **cur = ctx, *c = *cur;
+    int ok;
+    if (!strcmp(key, "percentile") || !strcmp(key, "resample")) {
+        ok = !c && n_cases < (int)(sizeof cases / sizeof cases[0]);
+        if (ok) {
+            c = *cur = &cases[n_cases++];
+            memset(c, 0, sizeof *c);
+            c->resample = key[0] == 'r';
+            snprintf(c->name, sizeof c->name, "%s", rest);
+        }
+    } else if (!strcmp(key, "end")) {
+        ok = c && complete(c);
+        *cur = NULL;
+    } else {
+        ok = c && read_line(c, key, rest);
+    }
+    return ok ? 0 : -1;
+}
+
 static int load_cases(void)
 {
     if (n_cases) return 0;
-    FILE *f = fopen(STATS_FIXTURE, "r");
-    if (!f) {
-        printf("\ncannot open %s\n", STATS_FIXTURE);
-        return -1;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    int lineno = 0, ok = 1;
-    stats_case *c = NULL;
-    while (ok && getline(&line, &cap, f) > 0) {
-        ++lineno;
-        line[strcspn(line, "\r\n")] = 0;
-        if (!line[0] || line[0] == '#') continue;
-        char *sp = strchr(line, ' ');
-        char *rest = sp ? sp + 1 : line + strlen(line);
-        if (sp) *sp = 0;
-        if (!strcmp(line, "percentile") || !strcmp(line, "resample")) {
-            ok = !c && n_cases < (int)(sizeof cases / sizeof cases[0]);
-            if (ok) {
-                c = &cases[n_cases++];
-                memset(c, 0, sizeof *c);
-                c->resample = line[0] == 'r';
-                snprintf(c->name, sizeof c->name, "%s", rest);
-            }
-        } else if (!strcmp(line, "end")) {
-            ok = c && complete(c);
-            c = NULL;
-        } else {
-            ok = c && read_line(c, line, rest);
-        }
-        if (!ok) printf("\n%s:%d: bad line '%s'\n", STATS_FIXTURE, lineno, line);
-    }
-    free(line);
-    fclose(f);
-    return ok && n_cases > 0 ? 0 : -1;
+    stats_case *cur = NULL;
+    return test_read_fixture(STATS_FIXTURE, stats_line, &cur) == 0 && n_cases > 0 ? 0 : -1;
 }
 
 static void check(const char *name, const char *what, double got, double want)

@@ -82,6 +82,32 @@ int test_close(double a, double b, double atol, double rtol)
     return fabs(a - b) <= atol + rtol * fabs(b);
 }
 
+int test_read_fixture(const char *path, int (*on_line)(void *ctx, char *key, char *rest),
+                      void *ctx)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        printf("\ncannot open %s\n", path);
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    int lineno = 0, ok = 1;
+    while (ok && getline(&line, &cap, f) > 0) {
+        ++lineno;
+        line[strcspn(line, "\r\n")] = 0;
+        if (!line[0] || line[0] == '#') continue;
+        char *sp = strchr(line, ' ');
+        char *rest = sp ? sp + 1 : line + strlen(line);
+        if (sp) *sp = 0;
+        ok = on_line(ctx, line, rest) == 0;
+        if (!ok) printf("\n%s:%d: bad line '%s'\n", path, lineno, line);
+    }
+    free(line);
+    fclose(f);
+    return ok ? 0 : -1;
+}
+
 double *test_parse_values(char *s, int *n, int per_item)
 {
     char *end;

@@ -56,6 +56,12 @@ int test_make_small_network(const char *dir);
 /* |a-b| <= atol + rtol*|b| */
 int test_close(double a, double b, double atol, double rtol);
 
+/* Read a fixture of "KEY REST" lines (blank lines and '#' comments skipped): on_line(ctx,
+ * KEY, REST) for each, 0 when it understands the line. 0; -1 when the file cannot be opened
+ * or at the first line not understood (file, line number and key printed). */
+int test_read_fixture(const char *path, int (*on_line)(void *ctx, char *key, char *rest),
+                      void *ctx);
+
 /* A fixture line's "N v1 ... v(N*per_item)" into a fresh array, N into *n; NULL when a
  * number is missing or N is out of range. */
 double *test_parse_values(char *s, int *n, int per_item);
