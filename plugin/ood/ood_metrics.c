@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/mcd_error.h"
 #include "util/seeded_random.h"
@@ -155,6 +156,19 @@ static int by_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The n scores of v, ascending, in a fresh array; NULL with an error naming `what`. */
+static double *sorted_copy(const double *v, int n, const char *what)
+{
+    double *s = malloc(sizeof(double) * n);
+    if (!s) {
+        mcd_set_error("%s: out of memory for %d scores", what, n);
+        return NULL;
+    }
+    memcpy(s, v, sizeof(double) * n);
+    qsort(s, n, sizeof *s, by_double);
+    return s;
+}
+
 int ood_calibration_threshold(const double *id, int n, double tpr, double *threshold)
 {
     if (!(tpr > 0 && tpr <= 1)) {
@@ -162,13 +176,8 @@ int ood_calibration_threshold(const double *id, int n, double tpr, double *thres
         return -1;
     }
     if (check_set(id, n, "ID")) return -1;
-    double *s = malloc(sizeof(double) * n);
-    if (!s) {
-        mcd_set_error("calibration: out of memory for %d scores", n);
-        return -1;
-    }
-    for (int i = 0; i < n; ++i) s[i] = id[i];
-    qsort(s, n, sizeof *s, by_double);
+    double *s = sorted_copy(id, n, "calibration");
+    if (!s) return -1;
     double t = s[n - 1];
     for (int lo = 0; lo < n;) {
         int hi = lo;
@@ -225,13 +234,8 @@ int ood_percentiles(const double *v, int n, const double *p, int np, double *out
             mcd_set_error("percentile %g is not in [0, 100]", p[j]);
             return -1;
         }
-    double *s = malloc(sizeof(double) * n);
-    if (!s) {
-        mcd_set_error("percentiles: out of memory for %d scores", n);
-        return -1;
-    }
-    for (int i = 0; i < n; ++i) s[i] = v[i];
-    qsort(s, n, sizeof *s, by_double);
+    double *s = sorted_copy(v, n, "percentiles");
+    if (!s) return -1;
     for (int j = 0; j < np; ++j) out[j] = percentile_sorted(s, n, p[j]);
     free(s);
     return 0;
