@@ -418,6 +418,31 @@ static int forced_to_fail(const trainer *t)
     return 0;
 }
 
+/* Fine-tuning on a pool without OOD taught the heads nothing about OOD, only to agree
+ * more: with the verdict no-ood (and no_ood_keep_pretrained=1) the pre-trained network
+ * becomes the result (docs/commands.md, "The health check"), and the reason says what
+ * happened. Not with synthetic outliers: they were OOD the heads learnt to disagree on.
+ * 0, or -1 with the error set. */
+static int keep_pretrained_if_no_ood(trainer *t)
+{
+    if (t->health.verdict != MCD_HEALTH_NO_OOD || !t->tc.no_ood_keep_pretrained) return 0;
+    char pre[1400];
+    mcd_checkpoint_path(&t->ck, "_pretrain.weights", pre, sizeof pre);
+    const char *note;
+    if (t->tc.finetune_outliers > 0)
+        note = "; the fine-tuned result stays: synthetic outliers (finetune_outliers) were OOD "
+               "to learn from";
+    else if (access(pre, F_OK) != 0) /* a run resumed from an older tree's files */
+        note = "; no %s_pretrain.weights here to keep: the fine-tuned result stays";
+    else if (mcd_checkpoint_best_from_pretrain(&t->ck))
+        return -1;
+    else
+        note = "; %s_best.weights is the pre-trained network (no_ood_keep_pretrained=1)";
+    size_t len = strlen(t->health.reason);
+    snprintf(t->health.reason + len, sizeof t->health.reason - len, note, t->ck.base);
+    return 0;
+}
+
 /* The health check at the end of fine-tuning: judge, print, record. result: the held-out
  * share of BASE_best.weights. 0, or -1 with the error set. */
 static int check_health(trainer *t, double result)
@@ -431,26 +456,7 @@ static int check_health(trainer *t, double result)
         snprintf(t->health.reason, sizeof t->health.reason,
                  "forced by MCD_TEST_FAILED_SEEDS (a test hook)");
     }
-    /* fine-tuning on a pool without OOD taught the heads nothing about OOD: only to agree
-     * more. The pre-trained network is the result (docs/commands.md, "The health check").
-     * Not with synthetic outliers: they were OOD the heads learnt to disagree on. */
-    if (t->health.verdict == MCD_HEALTH_NO_OOD && t->tc.no_ood_keep_pretrained &&
-        t->tc.finetune_outliers > 0) {
-        size_t len = strlen(t->health.reason);
-        snprintf(t->health.reason + len, sizeof t->health.reason - len,
-                 "; the fine-tuned result stays: synthetic outliers (finetune_outliers) "
-                 "were OOD to learn from");
-    } else if (t->health.verdict == MCD_HEALTH_NO_OOD && t->tc.no_ood_keep_pretrained) {
-        char pre[1400];
-        mcd_checkpoint_path(&t->ck, "_pretrain.weights", pre, sizeof pre);
-        int have = access(pre, F_OK) == 0; /* absent: a run resumed from an older tree's files */
-        if (have && mcd_checkpoint_best_from_pretrain(&t->ck)) return -1;
-        size_t len = strlen(t->health.reason);
-        snprintf(t->health.reason + len, sizeof t->health.reason - len,
-                 have ? "; %s_best.weights is the pre-trained network (no_ood_keep_pretrained=1)"
-                      : "; no %s_pretrain.weights here to keep: the fine-tuned result stays",
-                 t->ck.base);
-    }
+    if (keep_pretrained_if_no_ood(t)) return -1;
     char path[1400];
     mcd_checkpoint_path(&t->ck, ".health", path, sizeof path);
     printf("training health: %s: %s (%s)\n", mcd_health_name(t->health.verdict),
