@@ -268,6 +268,12 @@ static void test_bad_headers(void)
     expect_header_error("neg.ppm", "no width and height");
     write_bytes("noendhdr.pam", "P7\nWIDTH 4\nDEPTH 3\n", 20);
     expect_header_error("noendhdr.pam", "no WIDTH and HEIGHT");
+    /* sizes of 19 digits and more are refused, not overflowed (a fuzzer's finding) */
+    const char *pam = "P7\nWIDTH 99999999999999999999\nHEIGHT 1\nENDHDR\n";
+    write_bytes("huge.pam", pam, strlen(pam));
+    expect_header_error("huge.pam", "no WIDTH and HEIGHT");
+    write_bytes("huge.ppm", "P6\n99999999999999999999 3\n255\n", 30);
+    expect_header_error("huge.ppm", "no width and height");
 }
 
 static double now(void)

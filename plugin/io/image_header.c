@@ -272,7 +272,8 @@ static long long text_number(const char **p)
     while (*q == ' ' || *q == '\t') ++q;
     long long v = 0;
     int digits = 0;
-    for (; isdigit((unsigned char)*q) && digits <= 18; ++q, ++digits) v = 10 * v + (*q - '0');
+    for (; isdigit((unsigned char)*q); ++q)
+        if (++digits <= 18) v = 10 * v + (*q - '0'); /* past 18 digits: refused below */
     *p = q;
     return digits == 0 || digits > 18 ? -1 : v;
 }
