@@ -264,6 +264,16 @@ static int write_grey_png(const char *name, int level)
     return rc;
 }
 
+/* A binary PGM of one grey level, under a name of its own (the extension is the test's). */
+static int write_grey_pgm(const char *name, int level)
+{
+    FILE *f = fopen(path_in(name), "wb");
+    if (!f) return -1;
+    fprintf(f, "P5\n%d %d\n255\n", FRAME_W, FRAME_H);
+    for (int i = 0; i < FRAME_W * FRAME_H; ++i) fputc(level, f);
+    return fclose(f);
+}
+
 static int write_text(const char *name, const char *text)
 {
     FILE *f = fopen(path_in(name), "w");
@@ -373,6 +383,7 @@ static int setup(void)
     snprintf(data, sizeof data, "classes=3\n# a comment\nnames = %s\n", path_in("tiny.names"));
     if (mkdir(path_in("img"), 0777) || write_grey_png("img/dark.png", 30) ||
         write_grey_png("img/bright.png", 220) || write_text("img/notes.txt", "not an image\n") ||
+        write_grey_pgm("img/extra.PXM", 30) || write_grey_png("img/.hidden.png", 220) ||
         write_grey_png("we\"ird\\name.png", 30) || write_text("tiny.names", names) ||
         write_text("tiny.data", data) || write_text("broken.png", "img/dark.png\n") ||
         make_all_weights() || make_video())
@@ -543,9 +554,10 @@ static void test_video_grey_network(void)
              path_in("tiny.data"), THRESHOLD, path_in("img"), path_in("grey-img.jsonl"));
     CU_ASSERT_EQUAL_FATAL(rc, 0);
     static json_obj o[4];
-    CU_ASSERT_EQUAL_FATAL(read_json_lines(path_in("grey-img.jsonl"), o, 4), 2);
+    CU_ASSERT_EQUAL_FATAL(read_json_lines(path_in("grey-img.jsonl"), o, 4), 3);
     check_image_result(&o[0], 220);
     check_image_result(&o[1], 30);
+    check_image_result(&o[2], 30);
 }
 
 static void test_video_frames_and_json_log(void)
@@ -595,14 +607,17 @@ static void test_video_window(void)
 static void test_images_dir_list_stdin(void)
 {
     static json_obj o[8];
-    /* a directory: its images, sorted by name; notes.txt skipped */
+    /* a directory: its images by `mcd import`'s extensions (case ignored: extra.PXM), sorted
+     * by name; notes.txt and the hidden .hidden.png skipped */
     CU_ASSERT_EQUAL_FATAL(run(NET_ARGS " %s -json > %s", NET_VALS, path_in("img"),
                               path_in("dir.jsonl")), 0);
-    CU_ASSERT_EQUAL_FATAL(read_json_lines(path_in("dir.jsonl"), o, 8), 2);
+    CU_ASSERT_EQUAL_FATAL(read_json_lines(path_in("dir.jsonl"), o, 8), 3);
     CU_ASSERT_STRING_EQUAL(json_str(&o[0], "file"), path_in("img/bright.png"));
     CU_ASSERT_STRING_EQUAL(json_str(&o[1], "file"), path_in("img/dark.png"));
+    CU_ASSERT_STRING_EQUAL(json_str(&o[2], "file"), path_in("img/extra.PXM"));
     check_image_result(&o[0], 220);
     check_image_result(&o[1], 30);
+    check_image_result(&o[2], 30);
 
     /* a list file (blanks around paths, a line of blanks, CRLF) */
     CU_ASSERT_EQUAL_FATAL(run(NET_ARGS " -list %s -json > %s", NET_VALS,
@@ -671,6 +686,8 @@ static void test_annotated_images(void)
                               path_in("annotated")), 0);
     check_annotated(path_in("annotated/dark.png"), 0);
     check_annotated(path_in("annotated/bright.png"), 1);
+    /* a grey-only format (extra.PXM) is annotated as a colour PNG, the verdict's colour kept */
+    check_annotated(path_in("annotated/extra.png"), 0);
     /* -out takes one image; it never overwrites its input */
     CU_ASSERT_EQUAL(run(NET_ARGS " %s -out %s", NET_VALS, path_in("img"), path_in("x.png")), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "-outdir"));

@@ -28,6 +28,7 @@
 #include "io/annotate.h"
 #include "io/data_lists.h"
 #include "io/image_io.h"
+#include "io/image_probe.h"
 #include "io/output_fields.h"
 #include "io/video_writer.h"
 #include "api/detector_registry.h"
@@ -89,7 +90,9 @@ static const mcd_option options[] = {
                               "video: write the annotated video (Motion-JPEG, use .avi), at the\n"
                               "source's frame rate (25 when unknown)"},
     {.name = "-outdir", .kind = MCD_OPT_STRING, .offset = offsetof(detect_options, outdir),
-     .value = "DIR", .help = "images: write every input image annotated, under its own name"},
+     .value = "DIR", .help = "images: write every input image annotated, under its own name\n"
+                             "(as NAME.png when its format cannot hold a colour picture:\n"
+                             ".pgm .pbm .pfm .exr .hdr ...)"},
     {.name = "-frames", .kind = MCD_OPT_LONG, .offset = offsetof(detect_options, max_frames),
      .value = "N", .min = 1, .max = 1e15, .help = "video: stop after N frames"},
     {.name = "-nodisplay", .kind = MCD_OPT_FLAG, .offset = offsetof(detect_options, nodisplay),
@@ -126,8 +129,9 @@ const mcd_command mcd_detect_command = {
         "probability, the score and the verdict.\n\n"
         "Inputs (read in colour, made grey for a 1-channel network, resized to its size):\n"
         "  IMAGE          an image file\n"
-        "  DIR            every image in the directory (.png .jpg .jpeg .bmp .pgm .ppm .pnm\n"
-        "                 .pbm .tif .tiff .webp), sorted by name; not recursive\n"
+        "  DIR            every image in the directory (by extension, as 'mcd import': .png\n"
+        "                 .jpg .jpeg .bmp .tif .webp .pgm .ppm .pnm .exr .hdr ...), sorted by\n"
+        "                 name; not recursive\n"
         "  -list FILE     a list of image paths, one per line\n"
         "  (none)         paths read from standard input, one per line\n"
         "  -video FILE or -camera N: video frames",
@@ -385,15 +389,10 @@ static int finish(detect_run *r)
 
 /* --- images ---------------------------------------------------------------------------- */
 
+/* The extensions `mcd import` accepts too (io/image_probe.h); hidden files skipped. */
 static int is_image_name(const char *name)
 {
-    static const char *ext[] = {"png", "jpg", "jpeg", "jpe", "bmp", "dib", "pgm", "ppm",
-                                "pnm", "pbm", "tif", "tiff", "webp"};
-    const char *dot = strrchr(name, '.');
-    if (!dot || name[0] == '.') return 0;
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; ++i)
-        if (strcasecmp(dot + 1, ext[i]) == 0) return 1;
-    return 0;
+    return name[0] != '.' && mcd_has_image_extension(name);
 }
 
 static int by_name(const void *a, const void *b)
@@ -466,8 +465,21 @@ static int same_file(const char *a, const char *b)
            sa.st_ino == sb.st_ino;
 }
 
-/* Where -outdir puts path's annotated picture: DIR/its file name, with -2, -3 ... before
- * the extension when an earlier input had the same name. */
+/* Whether a file name's extension is of a format that holds the annotated picture as it is
+ * (8-bit colour): else -outdir writes a PNG (a .pgm would lose the verdict's colours, a
+ * .pfm or .exr would not be written at all). */
+static int holds_colour_picture(const char *dot)
+{
+    static const char *ext[] = {"png", "jpg", "jpeg", "jpe", "bmp", "dib", "tif", "tiff",
+                                "webp", "ppm"};
+    for (size_t i = 0; dot && i < sizeof ext / sizeof ext[0]; ++i)
+        if (strcasecmp(dot + 1, ext[i]) == 0) return 1;
+    return 0;
+}
+
+/* Where -outdir puts path's annotated picture: DIR/its file name (DIR/its stem.png when
+ * its format cannot hold the picture), with -2, -3 ... before the extension when an
+ * earlier input had the same name. */
 static int outdir_name(const char *outdir, const char *path, mcd_string_list *used, char *buf,
                        size_t n)
 {
@@ -475,9 +487,10 @@ static int outdir_name(const char *outdir, const char *path, mcd_string_list *us
     base = base ? base + 1 : path;
     const char *dot = strrchr(base, '.');
     int stem = dot ? (int)(dot - base) : (int)strlen(base);
-    snprintf(buf, n, "%s/%s", outdir, base);
+    const char *ext = holds_colour_picture(dot) ? dot : ".png";
+    snprintf(buf, n, "%s/%.*s%s", outdir, stem, base, ext);
     for (int k = 2; mcd_string_list_has(used, buf); ++k)
-        snprintf(buf, n, "%s/%.*s-%d%s", outdir, stem, base, k, dot ? dot : "");
+        snprintf(buf, n, "%s/%.*s-%d%s", outdir, stem, base, k, ext);
     return mcd_string_list_push(used, buf);
 }
 
