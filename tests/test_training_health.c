@@ -51,9 +51,28 @@ static void test_verdicts(void)
     /* a pool of ID only: every share near the ID rate */
     CU_ASSERT_EQUAL(judge(figures(0.05, 0.07, 0.07, 0.06)), MCD_HEALTH_NO_OOD);
     CU_ASSERT_EQUAL(judge(figures(0.04, r + m - 0.001, 0.06, 0.05)), MCD_HEALTH_NO_OOD);
-    /* just past the margin, and the result holds it: healthy */
+    /* past one margin but under two: too little OOD to judge */
     CU_ASSERT_EQUAL(judge(figures(0.04, r + m + 0.001, r + m + 0.001, r + m + 0.001)),
+                    MCD_HEALTH_LITTLE_OOD);
+    CU_ASSERT_EQUAL(judge(figures(0.04, r + 2 * m - 0.001, 0.06, r + 2 * m - 0.001)),
+                    MCD_HEALTH_LITTLE_OOD);
+    /* just past two margins, and the result holds it: healthy */
+    CU_ASSERT_EQUAL(judge(figures(0.04, r + 2 * m + 0.001, r + 2 * m + 0.001,
+                                  r + 2 * m + 0.001)),
                     MCD_HEALTH_HEALTHY);
+    /* ... and the reasons say which: none, or too little */
+    mcd_health h;
+    mcd_health_figures g = figures(0.04, r + m - 0.001, 0.06, 0.05);
+    mcd_health_judge(&g, &h);
+    CU_ASSERT_PTR_NOT_NULL(strstr(h.reason, "showed no OOD"));
+    g = figures(0.04, r + m + 0.001, 0.06, 0.05);
+    mcd_health_judge(&g, &h);
+    CU_ASSERT_PTR_NOT_NULL(strstr(h.reason, "too little OOD to judge"));
+    /* a pool of 2% MNIST (issue 15's study, select_tpr 0.99, seed 5): it was `failed`, and
+     * -retries would have pre-trained again for nothing */
+    g = (mcd_health_figures){.id_rate = 0.01, .n_val = 2000, .n_unl = 1000, .pretrained = 0.021,
+                             .top = 0.036, .chosen = 0.021, .result = 0.033, .averaged = 1};
+    CU_ASSERT_EQUAL(judge(g), MCD_HEALTH_LITTLE_OOD);
     /* the average collapsed: under 0.75 of the chosen checkpoint's share */
     CU_ASSERT_EQUAL(judge(figures(0.10, 0.48, 0.48, 0.30)), MCD_HEALTH_FAILED);
     CU_ASSERT_EQUAL(judge(figures(0.10, 0.48, 0.48, 0.75 * 0.48 + 0.001)), MCD_HEALTH_HEALTHY);
@@ -112,6 +131,14 @@ static void test_record(void)
     test_write_text(path, "seed=1\n");
     CU_ASSERT_EQUAL(mcd_health_read(path, &back, &pending), -1);
     CU_ASSERT(strstr(mcd_last_error(), "no verdict=") != NULL);
+    /* every verdict's name reads back as itself */
+    for (int v = MCD_HEALTH_UNCHECKED; v <= MCD_HEALTH_FAILED; ++v) {
+        h.verdict = v;
+        CU_ASSERT_EQUAL_FATAL(mcd_health_write(path, &h, 0), 0);
+        CU_ASSERT_EQUAL(mcd_health_read(path, &back, &pending), 0);
+        CU_ASSERT_EQUAL(back.verdict, v);
+    }
+    CU_ASSERT_STRING_EQUAL(mcd_health_name(MCD_HEALTH_LITTLE_OOD), "little-ood");
     test_write_text(path, "verdict=great\n");
     CU_ASSERT_EQUAL(mcd_health_read(path, &back, &pending), -1);
     remove(path);

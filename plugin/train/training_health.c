@@ -8,7 +8,7 @@
 
 #include "util/mcd_error.h"
 
-static const char *names[] = {"unchecked", "healthy", "no-ood", "failed"};
+static const char *names[] = {"unchecked", "healthy", "no-ood", "little-ood", "failed"};
 
 const char *mcd_health_name(mcd_health_verdict v)
 {
@@ -44,6 +44,12 @@ void mcd_health_judge(const mcd_health_figures *f, mcd_health *h)
         snprintf(h->reason, sizeof h->reason, "the pool showed no OOD: no network flagged "
                  "more than %.4f of the held-out images (ID rate %.4f + margin %.4f); best "
                  "%.4f", r + m, r, m, seen);
+    } else if (seen < r + 2 * m) {
+        h->verdict = MCD_HEALTH_LITTLE_OOD;
+        snprintf(h->reason, sizeof h->reason, "the pool showed too little OOD to judge: no "
+                 "network flagged %.4f of the held-out images (ID rate %.4f + 2 margins of "
+                 "%.4f), so no gain of a margin over pre-training can show; best %.4f",
+                 r + 2 * m, r, m, seen);
     } else if (f->averaged && f->chosen > 0 && f->result < MCD_HEALTH_AVERAGE_RATIO * f->chosen) {
         h->verdict = MCD_HEALTH_FAILED;
         snprintf(h->reason, sizeof h->reason, "the weight average collapsed: it flags %.4f "

@@ -17,6 +17,9 @@
  *   no-ood     no network (pre-trained, fine-tuning checkpoint, result) flags r + m or
  *              more: the pool showed no OOD the heads could separate (a pool of ID images
  *              only, or OOD too close to the ID classes);
+ *   little-ood no network flags r + 2m or more: the pool showed too little OOD to judge
+ *              (a few percent of OOD, where fine-tuning's gain over the pre-trained network
+ *              cannot reach the margin m, or held-out sets so small that m is large);
  *   failed     the pool showed OOD but the result does not hold it: with a weight average,
  *              the mean flags less than 0.75 of the chosen checkpoint's share (it
  *              collapsed); or the result flags less than the pre-trained network's share
@@ -34,6 +37,7 @@ typedef enum mcd_health_verdict {
     MCD_HEALTH_UNCHECKED = 0,
     MCD_HEALTH_HEALTHY,
     MCD_HEALTH_NO_OOD,
+    MCD_HEALTH_LITTLE_OOD,
     MCD_HEALTH_FAILED,
 } mcd_health_verdict;
 
@@ -70,7 +74,7 @@ double mcd_health_margin(const mcd_health_figures *f);
  * h->attempt are left as they are). */
 void mcd_health_judge(const mcd_health_figures *f, mcd_health *h);
 
-/* "healthy", "no-ood", "failed", "unchecked". */
+/* "healthy", "no-ood", "little-ood", "failed", "unchecked". */
 const char *mcd_health_name(mcd_health_verdict v);
 
 /* Write the record (key=value lines) to path, through path.tmp and a rename. "pending"
