@@ -305,7 +305,9 @@ static int train_avg(const char *weights, const char *backup, int iterations)
  * refuses to go on without the right one. */
 static void test_weight_average(void)
 {
-    write_cfg("avg.cfg", "finetune_average=1");
+    /* 10 held-out images: the margin is 0.32, the verdict little-ood, and the pre-trained
+     * network would be kept; this test is about the mean */
+    write_cfg("avg.cfg", "finetune_average=1\nno_ood_keep_pretrained=0");
     static const char *dirs[] = {"avg5", "avg10", "avg15", "avg20"};
     for (int i = 0; i < 4; ++i) {
         int rc = train_avg("backup/tiny_pretrain.weights", dirs[i], 5 * (i + 1));
@@ -507,6 +509,14 @@ static void test_health_record(void)
     CU_ASSERT(h.f.pretrained >= 0 && h.f.result >= 0 && h.f.n_unl == 10);
     CU_ASSERT_EQUAL(h.f.averaged, 0);
     CU_ASSERT(h.f.result == h.f.chosen);
+    /* no outliers: the delivered network is the pre-trained one exactly when the pool
+     * showed no OOD or too little to judge (with 10 held-out images, little-ood) */
+    char cmp[1400], tmp[256];
+    snprintf(cmp, sizeof cmp, "cmp -s %s", path_in("backup/tiny_pretrain.weights"));
+    snprintf(cmp + strlen(cmp), sizeof cmp - strlen(cmp), " %s", path_in("backup/tiny_best.weights"));
+    int kept = test_run_command(cmp, tmp, sizeof tmp) == 0;
+    CU_ASSERT_EQUAL(kept, h.verdict == MCD_HEALTH_NO_OOD || h.verdict == MCD_HEALTH_LITTLE_OOD);
+    CU_ASSERT_EQUAL(kept, strstr(h.reason, "is the pre-trained network") != NULL);
     char line[400];
     snprintf(line, sizeof line, "training health: %s: %s", mcd_health_name(h.verdict), h.reason);
     int rc = test_run_darknet(out, sizeof out, "mcd valid %s %s -data %s", path_in("tiny.cfg"),

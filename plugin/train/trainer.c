@@ -419,13 +419,15 @@ static int forced_to_fail(const trainer *t)
 }
 
 /* Fine-tuning on a pool without OOD taught the heads nothing about OOD, only to agree
- * more: with the verdict no-ood (and no_ood_keep_pretrained=1) the pre-trained network
- * becomes the result (docs/commands.md, "The health check"), and the reason says what
- * happened. Not with synthetic outliers: they were OOD the heads learnt to disagree on.
- * 0, or -1 with the error set. */
+ * more: with the verdict no-ood or little-ood (and no_ood_keep_pretrained=1) the
+ * pre-trained network becomes the result (docs/commands.md, "The health check"), and the
+ * reason says what happened. Not with synthetic outliers: they were OOD the heads learnt
+ * to disagree on. 0, or -1 with the error set. */
 static int keep_pretrained_if_no_ood(trainer *t)
 {
-    if (t->health.verdict != MCD_HEALTH_NO_OOD || !t->tc.no_ood_keep_pretrained) return 0;
+    mcd_health_verdict v = t->health.verdict;
+    if ((v != MCD_HEALTH_NO_OOD && v != MCD_HEALTH_LITTLE_OOD) || !t->tc.no_ood_keep_pretrained)
+        return 0;
     char pre[1400];
     mcd_checkpoint_path(&t->ck, "_pretrain.weights", pre, sizeof pre);
     const char *note;
