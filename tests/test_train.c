@@ -487,6 +487,18 @@ static void test_bad_inputs(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "finetune_momentum=fast"));
 }
 
+/* 1 when the run in DIR (relative to the suite's directory) delivered its pre-trained
+ * network: DIR/BASE_best.weights is byte for byte DIR/BASE_pretrain.weights. */
+static int kept_pretrained(const char *run_dir, const char *base)
+{
+    char name[160], cmd[2048], tmp[256];
+    snprintf(name, sizeof name, "%s/%s_pretrain.weights", run_dir, base);
+    snprintf(cmd, sizeof cmd, "cmp -s %s", path_in(name));
+    snprintf(name, sizeof name, "%s/%s_best.weights", run_dir, base);
+    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", path_in(name));
+    return test_run_command(cmd, tmp, sizeof tmp) == 0;
+}
+
 static int read_health(const char *name, mcd_health *h)
 {
     int pending;
@@ -511,10 +523,7 @@ static void test_health_record(void)
     CU_ASSERT(h.f.result == h.f.chosen);
     /* no outliers: the delivered network is the pre-trained one exactly when the pool
      * showed no OOD or too little to judge (with 10 held-out images, little-ood) */
-    char cmp[1400], tmp[256];
-    snprintf(cmp, sizeof cmp, "cmp -s %s", path_in("backup/tiny_pretrain.weights"));
-    snprintf(cmp + strlen(cmp), sizeof cmp - strlen(cmp), " %s", path_in("backup/tiny_best.weights"));
-    int kept = test_run_command(cmp, tmp, sizeof tmp) == 0;
+    int kept = kept_pretrained("backup", "tiny");
     CU_ASSERT_EQUAL(kept, h.verdict == MCD_HEALTH_NO_OOD || h.verdict == MCD_HEALTH_LITTLE_OOD);
     CU_ASSERT_EQUAL(kept, strstr(h.reason, "is the pre-trained network") != NULL);
     char line[400];
@@ -558,12 +567,7 @@ static int train_id_only(const char *base, const char *extra, const char *says)
     CU_ASSERT_EQUAL(h.verdict, MCD_HEALTH_NO_OOD);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "training health: no-ood: the pool showed no OOD"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, says));
-    char cmd[2048], tmp[256];
-    snprintf(name, sizeof name, "idonly/%s_pretrain.weights", base);
-    snprintf(cmd, sizeof cmd, "cmp -s %s", path_in(name));
-    snprintf(name, sizeof name, "idonly/%s_best.weights", base);
-    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", path_in(name));
-    return test_run_command(cmd, tmp, sizeof tmp) == 0;
+    return kept_pretrained("idonly", base);
 }
 
 /* A pool of ID images only: nothing flagged beyond the ID rate, the verdict says the pool
